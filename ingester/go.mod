@@ -7,6 +7,7 @@ require github.com/tetragon-fanout/tetragon-fanout/shared v0.0.0
 require (
 	github.com/IBM/sarama v1.61.1 // indirect
 	github.com/caarlos0/env/v11 v11.4.0 // indirect
+	github.com/cilium/tetragon v1.7.1 // indirect
 	github.com/cilium/tetragon/api v1.7.1 // indirect
 	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect
 	github.com/eapache/go-resiliency v1.7.0 // indirect
