@@ -1,0 +1,255 @@
+// Package envconfig loads a binary's settings from environment variables
+// (caarlos0/env), lists them for --help, and turns any bad value into exit
+// code 2 with a message that names the variable. Every binary uses it the
+// same way so operators see one behaviour.
+//
+// Struct tags: `env:"NAME"`, `envDefault:"..."`, `envPrefix:"..."` (nested
+// structs), `help:"..."` (one line for --help) and `secret:"true"` (never
+// printed: --help shows only whether a default exists, Redacted masks it).
+package envconfig
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// ExitInvalid is the exit code of a program started with a bad setting.
+const ExitInvalid = 2
+
+// Validator is implemented by configs that check more than types.
+type Validator interface{ Validate() error }
+
+// FieldError names the variable that holds a bad value.
+type FieldError struct {
+	Var string
+	Msg string
+}
+
+func (e *FieldError) Error() string { return e.Var + ": " + e.Msg }
+
+// Errorf builds a FieldError for variable name.
+func Errorf(name, format string, args ...any) error {
+	return &FieldError{Var: name, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Var describes one variable of a config struct.
+type Var struct {
+	Name       string
+	Default    string
+	HasDefault bool
+	Help       string
+	Secret     bool
+	field      string
+}
+
+// Vars lists the variables of cfg (a pointer to a struct), in declaration order.
+func Vars(cfg any) []Var {
+	var out []Var
+	walk(reflect.TypeOf(cfg), "", func(v Var) { out = append(out, v) })
+	return out
+}
+
+func walk(t reflect.Type, prefix string, fn func(Var)) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if name == "" && ft.Kind() == reflect.Struct && !isLeafStruct(ft) {
+			walk(ft, prefix+f.Tag.Get("envPrefix"), fn)
+			continue
+		}
+		if name == "" {
+			continue
+		}
+		def, has := f.Tag.Lookup("envDefault")
+		fn(Var{
+			Name: prefix + name, Default: def, HasDefault: has,
+			Help: f.Tag.Get("help"), Secret: f.Tag.Get("secret") == "true", field: f.Name,
+		})
+	}
+}
+
+// isLeafStruct reports struct types that parse from one variable (time.Time, url.URL).
+func isLeafStruct(t reflect.Type) bool {
+	return t.PkgPath() == "time" || t.PkgPath() == "net/url"
+}
+
+// Parse fills cfg from the environment and runs its Validate method. Nested
+// structs are not validated on their own: the top-level Validate calls theirs,
+// so one place decides what is checked.
+func Parse(cfg any) error {
+	return ParseEnv(cfg, nil)
+}
+
+// ParseEnv is Parse over an explicit environment (nil means os.Environ), for tests.
+func ParseEnv(cfg any, environ map[string]string) error {
+	opts := env.Options{}
+	if environ != nil {
+		opts.Environment = environ
+	}
+	if err := env.ParseWithOptions(cfg, opts); err != nil {
+		return nameParseError(cfg, err)
+	}
+	if v, ok := cfg.(Validator); ok {
+		return v.Validate()
+	}
+	return nil
+}
+
+// nameParseError rewrites caarlos0/env's errors, which name the Go field, so
+// they name the environment variable instead.
+func nameParseError(cfg any, err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err
+	}
+	byField := map[string]string{}
+	for _, v := range Vars(cfg) {
+		byField[v.field] = v.Name
+	}
+	var out []error
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			name := byField[pe.Name]
+			if name == "" {
+				name = pe.Name
+			}
+			out = append(out, &FieldError{Var: name, Msg: "cannot parse as " + pe.Type.String() + ": " + unwrapMsg(pe.Err)})
+			continue
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
+}
+
+func unwrapMsg(err error) string {
+	if err == nil {
+		return "invalid"
+	}
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		return s[i+2:]
+	}
+	return s
+}
+
+// Usage writes the --help text: a summary and every variable with its default.
+func Usage(w io.Writer, prog, summary string, cfg any) {
+	fmt.Fprintf(w, "%s: %s\n\nUsage:\n  %s            run\n  %s --help     this text\n  %s version    print the version\n\nConfiguration (environment variables):\n",
+		prog, summary, prog, prog, prog)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, v := range Vars(cfg) {
+		def := v.Default
+		switch {
+		case v.Secret && def != "":
+			def = "(set)"
+		case !v.HasDefault || def == "":
+			def = "(empty)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.Name, def, v.Help)
+	}
+	tw.Flush()
+}
+
+// Redacted returns the effective settings as NAME=value lines for a start-up
+// log, with every secret masked.
+func Redacted(cfg any) []string {
+	vals := map[string]string{}
+	collect(reflect.ValueOf(cfg), "", vals)
+	names := make([]string, 0, len(vals))
+	for k := range vals {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	out := make([]string, 0, len(names))
+	for _, k := range names {
+		out = append(out, k+"="+vals[k])
+	}
+	return out
+}
+
+func collect(v reflect.Value, prefix string, out map[string]string) {
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return
+	}
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if name == "" && ft.Kind() == reflect.Struct && !isLeafStruct(ft) {
+			collect(v.Field(i), prefix+f.Tag.Get("envPrefix"), out)
+			continue
+		}
+		if name == "" {
+			continue
+		}
+		val := fmt.Sprint(v.Field(i).Interface())
+		if f.Tag.Get("secret") == "true" && val != "" {
+			val = "***"
+		}
+		out[prefix+name] = val
+	}
+}
+
+// Load is what a main calls first: it handles `--help`/`-h` and `version`
+// (exit 0), parses the environment into cfg, and on a bad setting prints
+// every problem and exits with code 2. It returns only when cfg is valid.
+func Load(prog, summary, version string, args []string, cfg any) {
+	for _, a := range args {
+		switch a {
+		case "-h", "--help", "-help", "help":
+			Usage(os.Stdout, prog, summary, cfg)
+			os.Exit(0)
+		case "version", "--version":
+			fmt.Printf("%s %s\n", prog, version)
+			os.Exit(0)
+		}
+	}
+	if err := Parse(cfg); err != nil {
+		Fail(prog, err)
+	}
+}
+
+// Fail prints a configuration error and exits with code 2.
+func Fail(prog string, err error) {
+	fmt.Fprintf(os.Stderr, "%s: invalid configuration:\n", prog)
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(os.Stderr, "  %s\n", line)
+	}
+	fmt.Fprintf(os.Stderr, "run '%s --help' for every variable and its default\n", prog)
+	os.Exit(ExitInvalid)
+}

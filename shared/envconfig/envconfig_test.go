@@ -1,0 +1,73 @@
+package envconfig
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+type inner struct {
+	Password string `env:"PASSWORD" secret:"true" help:"secret"`
+}
+
+type testConfig struct {
+	Addr   string        `env:"ADDR" envDefault:":8080" help:"listen address"`
+	Window time.Duration `env:"WINDOW" envDefault:"10m" help:"dedup window"`
+	Count  int           `env:"COUNT" envDefault:"3"`
+	Inner  inner         `envPrefix:"X_"`
+}
+
+func (c *testConfig) Validate() error {
+	if c.Count < 0 {
+		return Errorf("COUNT", "must be >= 0, got %d", c.Count)
+	}
+	return nil
+}
+
+func TestParseDefaultsAndValues(t *testing.T) {
+	var c testConfig
+	if err := ParseEnv(&c, map[string]string{"COUNT": "7", "X_PASSWORD": "hunter2"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.Window != 10*time.Minute || c.Count != 7 || c.Inner.Password != "hunter2" {
+		t.Fatalf("parsed %+v", c)
+	}
+}
+
+func TestParseErrorNamesVariable(t *testing.T) {
+	var c testConfig
+	err := ParseEnv(&c, map[string]string{"WINDOW": "ten minutes"})
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Var != "WINDOW" {
+		t.Fatalf("err = %v, want a FieldError naming WINDOW", err)
+	}
+}
+
+func TestValidateRuns(t *testing.T) {
+	var c testConfig
+	err := ParseEnv(&c, map[string]string{"COUNT": "-1"})
+	if err == nil || !strings.Contains(err.Error(), "COUNT") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestUsageListsEveryVariableAndHidesSecrets(t *testing.T) {
+	var buf bytes.Buffer
+	Usage(&buf, "prog", "does things", &testConfig{})
+	out := buf.String()
+	for _, want := range []string{"ADDR", ":8080", "WINDOW", "10m", "COUNT", "X_PASSWORD", "listen address"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("usage lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestRedactedMasksSecrets(t *testing.T) {
+	c := testConfig{Addr: ":1", Inner: inner{Password: "hunter2"}}
+	got := strings.Join(Redacted(&c), "\n")
+	if strings.Contains(got, "hunter2") || !strings.Contains(got, "X_PASSWORD=***") || !strings.Contains(got, "ADDR=:1") {
+		t.Fatalf("redacted:\n%s", got)
+	}
+}

@@ -1,0 +1,54 @@
+package kafkaclient
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// ProducerConfig is batching and compression for a throughput producer.
+type ProducerConfig struct {
+	Compression  string        `env:"KAFKA_COMPRESSION" envDefault:"zstd" help:"none, gzip, snappy, lz4 or zstd"`
+	BatchBytes   int           `env:"KAFKA_BATCH_BYTES" envDefault:"1048576" help:"flush a partition's batch at this many bytes"`
+	Linger       time.Duration `env:"KAFKA_LINGER" envDefault:"5ms" help:"flush a batch at least this often"`
+	Retries      int           `env:"KAFKA_PRODUCE_RETRIES" envDefault:"10" help:"delivery retries before an event is counted as undelivered"`
+	RetryBackoff time.Duration `env:"KAFKA_PRODUCE_RETRY_BACKOFF" envDefault:"250ms" help:"wait between delivery retries"`
+}
+
+// Codec parses the compression name.
+func (p ProducerConfig) Codec() (sarama.CompressionCodec, error) {
+	var c sarama.CompressionCodec
+	if err := c.UnmarshalText([]byte(p.Compression)); err != nil {
+		return 0, fmt.Errorf("unknown compression %q (want none, gzip, snappy, lz4 or zstd)", p.Compression)
+	}
+	return c, nil
+}
+
+// ApplyProducer makes sc a no-loss producer: idempotent, acks from every
+// in-sync replica, one request in flight per broker (idempotence needs it),
+// retries, and the partitioner goka's processors use, so a key lands on the
+// partition goka's Get and views look in.
+func ApplyProducer(sc *sarama.Config, p ProducerConfig) error {
+	codec, err := p.Codec()
+	if err != nil {
+		return err
+	}
+	sc.Producer.RequiredAcks = sarama.WaitForAll
+	sc.Producer.Idempotent = true
+	sc.Net.MaxOpenRequests = 1
+	sc.Producer.Retry.Max = p.Retries
+	sc.Producer.Retry.Backoff = p.RetryBackoff
+	sc.Producer.Compression = codec
+	sc.Producer.Flush.Bytes = p.BatchBytes
+	sc.Producer.Flush.Frequency = p.Linger
+	sc.Producer.MaxMessageBytes = 10 << 20
+	sc.Producer.Return.Successes = true
+	sc.Producer.Return.Errors = true
+	sc.Producer.Partitioner = Partitioner
+	return nil
+}
+
+// Partitioner hashes keys exactly as goka's default processor hasher does:
+// FNV-1a 32 and abs(int32(h)) % n. Java's default (murmur2) does not.
+var Partitioner sarama.PartitionerConstructor = sarama.NewHashPartitioner
