@@ -182,7 +182,7 @@ func appendArg(b []byte, a *tetragon.KprobeArgument) []byte {
 		if t := v.GetTainted(); len(t) > 0 {
 			b = append(key(b, "tainted"), '[')
 			for _, bit := range t {
-				b = appendEnum(elem(b), int32(bit), tetragon.TaintedBitsType_name)
+				b = appendEnum(elem(b), int32(bit), taintNames)
 			}
 			b = append(b, ']')
 		}
@@ -220,7 +220,7 @@ func appendArg(b []byte, a *tetragon.KprobeArgument) []byte {
 		b = append(b, '}')
 	case *tetragon.KprobeArgument_BpfCmdArg:
 		// BPF_MAP_CREATE is 0: written anyway, the oneof says it is set.
-		b = appendEnum(kindKey(b, ArgBpfCmd, label), int32(x.BpfCmdArg), tetragon.BpfCmd_name)
+		b = appendEnum(kindKey(b, ArgBpfCmd, label), int32(x.BpfCmdArg), bpfCmdNames)
 	case *tetragon.KprobeArgument_SyscallId:
 		v := x.SyscallId
 		b = append(kindKey(b, ArgSyscallID, label), '{')

@@ -3,6 +3,7 @@ package normalize
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"github.com/cilium/tetragon/api/v1/tetragon"
 	"slices"
 	"strconv"
 	"time"
@@ -37,6 +38,19 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip 8 plain ASCII bytes at a time: most of what Tetragon sends
+		// (paths, ids, arguments) needs no escaping.
+		for i+8 <= len(s) {
+			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if needsEscape(w) {
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if safeASCII[c] {
@@ -83,6 +97,21 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// needsEscape reports whether any of the 8 bytes in w is a control
+// character, '"', '\\' or non-ASCII (SWAR: a byte is zero in v iff
+// (v-1)&^v has its top bit set).
+func needsEscape(w uint64) bool {
+	ctl := (w - lsb*0x20) & ^w
+	quote := w ^ (lsb * '"')
+	bslash := w ^ (lsb * '\\')
+	return (ctl|(quote-lsb)&^quote|(bslash-lsb)&^bslash|w)&msb != 0
 }
 
 // key appends `"k":`, with a leading comma when needed. k must be a plain
@@ -224,18 +253,62 @@ func fHexU64(b []byte, k string, v uint64) []byte {
 	return append(b, '"')
 }
 
+// enumNames spells the values of one Tetragon enum. Values below
+// denseLimit are a slice index (a map lookup per capability was a sixth of
+// Append's time); sparse bit values (taint flags) use the map.
+type enumNames struct {
+	dense  []string
+	sparse map[int32]string
+}
+
+const denseLimit = 1024
+
+func newEnumNames(m map[int32]string) *enumNames {
+	e := &enumNames{sparse: map[int32]string{}}
+	for v, name := range m {
+		if v >= 0 && v < denseLimit {
+			for int(v) >= len(e.dense) {
+				e.dense = append(e.dense, "")
+			}
+			e.dense[v] = name
+		} else {
+			e.sparse[v] = name
+		}
+	}
+	return e
+}
+
+func (e *enumNames) name(v int32) (string, bool) {
+	if v >= 0 && int(v) < len(e.dense) {
+		s := e.dense[v]
+		return s, s != ""
+	}
+	s, ok := e.sparse[v]
+	return s, ok
+}
+
+var (
+	kprobeActionNames = newEnumNames(tetragon.KprobeAction_name)
+	throttleNames     = newEnumNames(tetragon.ThrottleType_name)
+	capNames          = newEnumNames(tetragon.CapabilitiesType_name)
+	secureBitsNames   = newEnumNames(tetragon.SecureBitsType_name)
+	privChangedNames  = newEnumNames(tetragon.ProcessPrivilegesChanged_name)
+	taintNames        = newEnumNames(tetragon.TaintedBitsType_name)
+	bpfCmdNames       = newEnumNames(tetragon.BpfCmd_name)
+)
+
 // fEnum appends an enum value by its Tetragon name; a number this build has
 // no name for is spelled in decimal, still as a string, so the field keeps
-// one JSON type.
-func fEnum(b []byte, k string, v int32, names map[int32]string) []byte {
+// one JSON type. 0 is the proto3 default and means unset here.
+func fEnum(b []byte, k string, v int32, names *enumNames) []byte {
 	if v == 0 {
 		return b
 	}
 	return appendEnum(key(b, k), v, names)
 }
 
-func appendEnum(b []byte, v int32, names map[int32]string) []byte {
-	if s, ok := names[v]; ok {
+func appendEnum(b []byte, v int32, names *enumNames) []byte {
+	if s, ok := names.name(v); ok {
 		return appendString(b, s)
 	}
 	b = append(b, '"')

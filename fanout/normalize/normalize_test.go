@@ -425,3 +425,35 @@ func TestAppendAppends(t *testing.T) {
 		t.Errorf("%s", out)
 	}
 }
+
+// TestNeedsEscape checks the 8-bytes-at-a-time scan against the plain
+// rule for every byte value in every position.
+func TestNeedsEscape(t *testing.T) {
+	plain := func(c byte) bool { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' }
+	for pos := range 8 {
+		for c := range 256 {
+			var w uint64
+			for i := range 8 {
+				b := byte('a')
+				if i == pos {
+					b = byte(c)
+				}
+				w |= uint64(b) << (8 * i)
+			}
+			if got := needsEscape(w); got == plain(byte(c)) {
+				t.Fatalf("needsEscape(byte %#x at %d) = %v", c, pos, got)
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 100000 {
+		w := r.Uint64()
+		want := false
+		for i := range 8 {
+			want = want || !plain(byte(w>>(8*i)))
+		}
+		if needsEscape(w) != want {
+			t.Fatalf("needsEscape(%#x) = %v", w, !want)
+		}
+	}
+}

@@ -47,7 +47,7 @@ func appendProcess(b []byte, p *tetragon.Process) []byte {
 		if pc := bp.GetPrivilegesChanged(); len(pc) > 0 {
 			b = append(key(b, "privileges_changed"), '[')
 			for _, v := range pc {
-				b = appendEnum(elem(b), int32(v), tetragon.ProcessPrivilegesChanged_name)
+				b = appendEnum(elem(b), int32(v), privChangedNames)
 			}
 			b = append(b, ']')
 		}
@@ -127,7 +127,7 @@ func fCapList(b []byte, k string, caps []tetragon.CapabilitiesType) []byte {
 	}
 	b = append(key(b, k), '[')
 	for _, c := range caps {
-		b = appendEnum(elem(b), int32(c), tetragon.CapabilitiesType_name)
+		b = appendEnum(elem(b), int32(c), capNames)
 	}
 	return append(b, ']')
 }
@@ -170,7 +170,7 @@ func appendCreds(b []byte, c *tetragon.ProcessCredentials) []byte {
 	if sb := c.GetSecurebits(); len(sb) > 0 {
 		b = append(key(b, "securebits"), '[')
 		for _, v := range sb {
-			b = appendEnum(elem(b), int32(v), tetragon.SecureBitsType_name)
+			b = appendEnum(elem(b), int32(v), secureBitsNames)
 		}
 		b = append(b, ']')
 	}
