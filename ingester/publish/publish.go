@@ -1,0 +1,569 @@
+// Package publish writes events to the raw topic with sarama's async
+// producer: protobuf bytes unchanged, key = event id, tf-* headers, the
+// goka-compatible partitioner, idempotent with acks=all
+// (kafkaclient.ApplyProducer).
+//
+// Nothing is lost silently. Every event handed to Run ends in exactly one of:
+// acknowledged (ingester_events_published_total), dropped with a reason
+// (ingester_events_dropped_total{reason}: kafka, too_large, shutdown), and the
+// ledger below makes that exact even when shutdown cuts deliveries short.
+//
+// Delivery: sarama retries each batch KAFKA_PRODUCE_RETRIES times. An event
+// that still fails with a retriable error (broker down, leader moving,
+// timeouts) is sent again after a shared backoff, for as long as
+// PUBLISH_GIVE_UP_AFTER allows (default: forever), so a broker restart loses
+// nothing; resending can duplicate an event whose ack was lost, which the
+// fanout's dedup removes (same key). A non-retriable error (too large,
+// authorization, invalid record) drops the event at once, logged with its id.
+//
+// Memory stays bounded while Kafka is slow or away: at most
+// KAFKA_MAX_INFLIGHT events are with the producer; beyond that Run stops
+// taking from the queue, the queue fills, and QUEUE_POLICY decides.
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/tetragon-fanout/tetragon-fanout/ingester/metrics"
+	"github.com/tetragon-fanout/tetragon-fanout/ingester/queue"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/backoff"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/eventid"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/eventtype"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/headers"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkaclient"
+)
+
+// Event is one received event on its way to Kafka.
+type Event struct {
+	Raw      []byte // GetEventsResponse bytes as Tetragon sent them
+	ID       eventid.ID
+	Type     string // eventtype spelling
+	Node     string
+	IngestNS int64 // unix ns when received
+}
+
+// Options configure a Publisher.
+type Options struct {
+	Kafka    kafkaclient.Config
+	Producer kafkaclient.ProducerConfig
+	Topic    string
+	// Create the topic with Spec when it is missing (never via broker
+	// auto-creation). False: wait for someone else to create it.
+	Create bool
+	Spec   kafkaclient.TopicSpec
+	// MaxInflight bounds events handed to the producer and not yet resolved.
+	MaxInflight int
+	// GiveUpAfter drops an event whose delivery has failed with retriable
+	// errors for this long; 0 retries until shutdown.
+	GiveUpAfter time.Duration
+	// ConnectMin/Max: backoff between attempts to connect and prepare the topic.
+	ConnectMin, ConnectMax time.Duration
+	// RetryMin/Max: backoff before resending events that failed.
+	RetryMin, RetryMax time.Duration
+	// CloseTimeout bounds the wait for the producer's last acks at shutdown.
+	CloseTimeout time.Duration
+	ClientID     string
+}
+
+// Publisher drains a queue into the raw topic.
+type Publisher struct {
+	opts Options
+	m    *metrics.Metrics
+	log  *slog.Logger
+
+	sem    chan struct{} // one token per unresolved event
+	ledger ledger
+
+	producer sarama.AsyncProducer
+	client   sarama.Client
+
+	// Health, for /readyz and ingester_kafka_connected.
+	up        atomic.Bool
+	failing   atomic.Bool
+	stateMu   sync.Mutex
+	stateErr  error
+	retryMu   sync.Mutex
+	retryList []*envelope
+	retryKick chan struct{}
+
+	logLimit logLimiter
+
+	typeHdr  map[string][]byte
+	lastNode string
+	nodeHdr  []byte
+}
+
+// New returns a publisher; Run connects.
+func New(o Options, m *metrics.Metrics, log *slog.Logger) *Publisher {
+	if o.MaxInflight < 1 {
+		o.MaxInflight = 1
+	}
+	if o.ClientID == "" {
+		o.ClientID = "ingester"
+	}
+	p := &Publisher{
+		opts: o, m: m, log: log,
+		sem:       make(chan struct{}, o.MaxInflight),
+		retryKick: make(chan struct{}, 1),
+		typeHdr:   map[string][]byte{},
+	}
+	for _, t := range append(eventtype.All(), eventtype.Unknown) {
+		p.typeHdr[t] = []byte(t)
+	}
+	p.setState(errors.New("not connected yet"))
+	return p
+}
+
+// Healthy is nil while the producer is connected and its latest delivery
+// attempt did not fail with a retriable error.
+func (p *Publisher) Healthy() error {
+	if !p.up.Load() || p.failing.Load() {
+		p.stateMu.Lock()
+		defer p.stateMu.Unlock()
+		return p.stateErr
+	}
+	return nil
+}
+
+// Inflight is the number of events with the producer.
+func (p *Publisher) Inflight() int64 { return p.ledger.count() }
+
+func (p *Publisher) setState(err error) {
+	p.stateMu.Lock()
+	p.stateErr = err
+	p.stateMu.Unlock()
+}
+
+// Run connects (retrying with backoff until ctx ends), then sends what q
+// yields until q is closed and empty and every event is resolved, or until
+// ctx ends. Either way, before it returns every event it took from q is
+// counted as published or dropped. Cancel ctx to cut shutdown short.
+func (p *Publisher) Run(ctx context.Context, q *queue.Queue[Event]) error {
+	if err := p.connect(ctx); err != nil {
+		return nil // ctx ended while connecting; nothing was taken from q
+	}
+	sendCtx, stopSending := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); p.retryLoop(sendCtx) }()
+	var acks sync.WaitGroup
+	acks.Add(2)
+	go func() { defer acks.Done(); p.handleSuccesses() }()
+	go func() { defer acks.Done(); p.handleErrors() }()
+
+	err := p.sendLoop(sendCtx, q)
+	if err == nil {
+		// Queue closed and drained: wait for the last acks (or ctx).
+		p.waitResolved(ctx)
+	}
+	stopSending()
+	wg.Wait()
+	// Nothing of ours sends to Input any more: the producer may close.
+	p.producer.AsyncClose()
+	done := make(chan struct{})
+	go func() { acks.Wait(); close(done) }()
+	t := time.NewTimer(p.opts.CloseTimeout)
+	select {
+	case <-done:
+	case <-t.C:
+		p.log.Warn("kafka producer did not finish closing in time", "timeout", p.opts.CloseTimeout.String())
+	}
+	t.Stop()
+	if n := p.ledger.seal(); n > 0 {
+		p.m.Dropped(metrics.ReasonShutdown).Add(float64(n))
+		p.log.Error("events not delivered at shutdown", "count", n, "reason", metrics.ReasonShutdown)
+	}
+	p.up.Store(false)
+	p.m.KafkaConnected.Set(0)
+	return nil
+}
+
+func (p *Publisher) connect(ctx context.Context) error {
+	bo := backoff.New(p.opts.ConnectMin, p.opts.ConnectMax)
+	for {
+		err := p.tryConnect()
+		if err == nil {
+			p.up.Store(true)
+			p.failing.Store(false)
+			p.m.KafkaConnected.Set(1)
+			p.setState(nil)
+			p.log.Info("kafka producer connected", "brokers", strings.Join(p.opts.Kafka.Brokers, ","), "topic", p.opts.Topic)
+			return nil
+		}
+		p.m.KafkaConnectErrors.Inc()
+		p.setState(fmt.Errorf("connecting: %w", err))
+		wait := bo.Next()
+		p.log.Warn("kafka not available, retrying", "err", err, "wait", wait.Round(time.Millisecond).String(), "attempt", bo.Attempts())
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (p *Publisher) tryConnect() error {
+	sc, err := p.opts.Kafka.Sarama(p.opts.ClientID)
+	if err != nil {
+		return err
+	}
+	if err := kafkaclient.ApplyProducer(sc, p.opts.Producer); err != nil {
+		return err
+	}
+	client, err := sarama.NewClient(p.opts.Kafka.Brokers, sc)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	if err := p.prepareTopic(sc); err != nil {
+		_ = client.Close()
+		return err
+	}
+	producer, err := sarama.NewAsyncProducerFromClient(client)
+	if err != nil {
+		_ = client.Close()
+		return fmt.Errorf("kafka producer: %w", err)
+	}
+	p.client, p.producer = client, producer
+	return nil
+}
+
+// prepareTopic creates the raw topic when missing (and allowed), and warns
+// when an existing one has another partition count than configured.
+func (p *Publisher) prepareTopic(sc *sarama.Config) error {
+	// An admin built from the client would close it on Close: use its own.
+	admin, err := sarama.NewClusterAdmin(p.opts.Kafka.Brokers, sc)
+	if err != nil {
+		return fmt.Errorf("kafka admin: %w", err)
+	}
+	defer func() { _ = admin.Close() }()
+	if !p.opts.Create {
+		n, ok, err := kafkaclient.TopicPartitions(admin, p.opts.Topic)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("raw topic %s does not exist and RAW_TOPIC_CREATE=false", p.opts.Topic)
+		}
+		p.checkPartitions(n)
+		return nil
+	}
+	spec := p.opts.Spec
+	created, n, err := kafkaclient.EnsureTopic(admin, p.opts.Topic, spec)
+	if err != nil {
+		return err
+	}
+	if created {
+		p.log.Info("created raw topic", "topic", p.opts.Topic, "partitions", spec.Partitions, "replication", spec.Replication, "retention", spec.Retention.String())
+		return nil
+	}
+	p.checkPartitions(n)
+	return nil
+}
+
+func (p *Publisher) checkPartitions(n int32) {
+	if want := p.opts.Spec.Partitions; want > 0 && n != want {
+		p.log.Warn("raw topic has a different partition count than RAW_TOPIC_PARTITIONS; using it as it is (a fanout group is tied to the count it started with)",
+			"topic", p.opts.Topic, "partitions", n, "RAW_TOPIC_PARTITIONS", want)
+	}
+}
+
+const popBatch = 256
+
+func (p *Publisher) sendLoop(ctx context.Context, q *queue.Queue[Event]) error {
+	batch := make([]Event, 0, popBatch)
+	for {
+		var err error
+		batch, err = q.PopBatch(ctx, batch[:0], popBatch)
+		if err != nil {
+			if errors.Is(err, queue.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		for i := range batch {
+			select {
+			case p.sem <- struct{}{}:
+			case <-ctx.Done():
+				p.dropUnsent(batch[i:])
+				return ctx.Err()
+			}
+			env := p.envelope(&batch[i])
+			batch[i] = Event{}
+			p.ledger.add()
+			select {
+			case p.producer.Input() <- &env.msg:
+			case <-ctx.Done():
+				if p.ledger.resolve() {
+					<-p.sem
+					p.m.Dropped(metrics.ReasonShutdown).Inc()
+				}
+				p.dropUnsent(batch[i+1:])
+				return ctx.Err()
+			}
+		}
+	}
+}
+
+func (p *Publisher) dropUnsent(evs []Event) {
+	if len(evs) == 0 {
+		return
+	}
+	p.m.Dropped(metrics.ReasonShutdown).Add(float64(len(evs)))
+	p.log.Error("events not delivered at shutdown", "count", len(evs), "reason", metrics.ReasonShutdown, "first_id", evs[0].ID.String())
+}
+
+// waitResolved returns when every event sent is resolved, or ctx ends.
+func (p *Publisher) waitResolved(ctx context.Context) {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for p.ledger.count() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (p *Publisher) handleSuccesses() {
+	for msg := range p.producer.Successes() {
+		env := msg.Metadata.(*envelope)
+		if !p.ledger.resolve() {
+			continue // sealed: already counted as undelivered
+		}
+		<-p.sem
+		p.m.Published.Inc()
+		p.m.PublishLatency.Observe(float64(time.Now().UnixNano()-env.ingestNS) / 1e9)
+		if p.failing.Load() {
+			p.failing.Store(false)
+			p.m.KafkaConnected.Set(1)
+			p.log.Info("kafka deliveries succeed again")
+		}
+	}
+}
+
+func (p *Publisher) handleErrors() {
+	for perr := range p.producer.Errors() {
+		env := perr.Msg.Metadata.(*envelope)
+		reason, retriable := classify(perr.Err)
+		if retriable && p.opts.GiveUpAfter > 0 {
+			now := time.Now().UnixNano()
+			if env.firstFail == 0 {
+				env.firstFail = now
+			} else if time.Duration(now-env.firstFail) > p.opts.GiveUpAfter {
+				retriable = false
+			}
+		}
+		if retriable {
+			if !p.failing.Load() {
+				p.failing.Store(true)
+				p.setState(fmt.Errorf("delivery failing: %w", perr.Err))
+				p.m.KafkaConnected.Set(0)
+				p.log.Warn("kafka deliveries failing, will resend", "err", perr.Err, "id", env.key.String())
+			}
+			p.retryMu.Lock()
+			p.retryList = append(p.retryList, env)
+			p.retryMu.Unlock()
+			select {
+			case p.retryKick <- struct{}{}:
+			default:
+			}
+			continue
+		}
+		if !p.ledger.resolve() {
+			continue
+		}
+		<-p.sem
+		p.m.Dropped(reason).Inc()
+		if ok, suppressed := p.logLimit.allow(); ok {
+			p.log.Error("event not delivered", "id", env.key.String(), "type", string(env.hdrs[0].Value),
+				"bytes", len(env.raw), "reason", reason, "err", perr.Err, "suppressed_before", suppressed)
+		}
+	}
+}
+
+// retryLoop resends failed events after a backoff that grows while
+// deliveries keep failing and resets once one succeeds.
+func (p *Publisher) retryLoop(ctx context.Context) {
+	bo := backoff.New(p.opts.RetryMin, p.opts.RetryMax)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.retryKick:
+		}
+		if !p.failing.Load() {
+			bo.Reset()
+		}
+		if !bo.Sleep(ctx) {
+			return
+		}
+		p.retryMu.Lock()
+		list := p.retryList
+		p.retryList = nil
+		p.retryMu.Unlock()
+		for i, env := range list {
+			p.m.PublishRetries.Inc()
+			select {
+			case p.producer.Input() <- &env.msg:
+			case <-ctx.Done():
+				// Unsent: still unresolved, so the ledger counts them.
+				p.retryMu.Lock()
+				p.retryList = append(p.retryList, list[i:]...)
+				p.retryMu.Unlock()
+				return
+			}
+		}
+	}
+}
+
+// classify tells whether resending can help and, if not, the drop reason.
+func classify(err error) (reason string, retriable bool) {
+	var ce sarama.ConfigurationError
+	var pe sarama.PacketEncodingError
+	switch {
+	case errors.Is(err, sarama.ErrMessageSizeTooLarge), errors.Is(err, sarama.ErrInvalidMessageSize):
+		return metrics.ReasonTooLarge, false
+	case errors.As(err, &ce) && strings.Contains(string(ce), "MaxMessageBytes"):
+		return metrics.ReasonTooLarge, false
+	case errors.Is(err, sarama.ErrShuttingDown):
+		return metrics.ReasonShutdown, false
+	case errors.As(err, &ce), errors.As(err, &pe),
+		errors.Is(err, sarama.ErrInvalidMessage),
+		errors.Is(err, sarama.ErrInvalidRecord),
+		errors.Is(err, sarama.ErrInvalidTopic),
+		errors.Is(err, sarama.ErrTopicAuthorizationFailed),
+		errors.Is(err, sarama.ErrClusterAuthorizationFailed),
+		errors.Is(err, sarama.ErrUnsupportedForMessageFormat),
+		errors.Is(err, sarama.ErrInvalidRequiredAcks):
+		return metrics.ReasonKafka, false
+	}
+	return metrics.ReasonKafka, true
+}
+
+// envelope is one allocation holding the producer message, its headers and
+// its key, so building a message allocates nothing else.
+type envelope struct {
+	msg       sarama.ProducerMessage
+	hdrs      [4]sarama.RecordHeader
+	key       eventid.ID
+	ingest    [20]byte
+	raw       []byte
+	ingestNS  int64
+	firstFail int64 // unix ns of the first retriable failure (errors goroutine only)
+}
+
+// keyEncoder and valueEncoder let the envelope be the message's key and
+// value without boxing a slice (which would allocate).
+type (
+	keyEncoder   envelope
+	valueEncoder envelope
+)
+
+func (k *keyEncoder) Encode() ([]byte, error)   { return k.key[:], nil }
+func (k *keyEncoder) Length() int               { return len(k.key) }
+func (v *valueEncoder) Encode() ([]byte, error) { return v.raw, nil }
+func (v *valueEncoder) Length() int             { return len(v.raw) }
+
+var (
+	hdrType   = []byte(headers.Type)
+	hdrNode   = []byte(headers.Node)
+	hdrIngest = []byte(headers.IngestNS)
+	hdrFormat = []byte(headers.Format)
+	formatRaw = []byte(headers.FormatRaw)
+)
+
+// envelope builds the message of ev (sendLoop's goroutine only: it caches
+// the node header).
+func (p *Publisher) envelope(ev *Event) *envelope {
+	env := &envelope{raw: ev.Raw, key: ev.ID, ingestNS: ev.IngestNS}
+	if ev.Node != p.lastNode || p.nodeHdr == nil {
+		p.lastNode, p.nodeHdr = ev.Node, []byte(ev.Node)
+	}
+	th, ok := p.typeHdr[ev.Type]
+	if !ok {
+		th = p.typeHdr[eventtype.Unknown]
+	}
+	ns := strconv.AppendInt(env.ingest[:0], ev.IngestNS, 10)
+	env.hdrs = [4]sarama.RecordHeader{
+		{Key: hdrType, Value: th},
+		{Key: hdrNode, Value: p.nodeHdr},
+		{Key: hdrIngest, Value: ns},
+		{Key: hdrFormat, Value: formatRaw},
+	}
+	env.msg = sarama.ProducerMessage{
+		Topic:     p.opts.Topic,
+		Key:       (*keyEncoder)(env),
+		Value:     (*valueEncoder)(env),
+		Headers:   env.hdrs[:],
+		Metadata:  env,
+		Timestamp: time.Unix(0, ev.IngestNS),
+	}
+	return env
+}
+
+// ledger counts events handed to the producer and not yet resolved. seal
+// freezes it: later acks are ignored, so an event is counted exactly once,
+// either by whoever resolves it first or by seal as undelivered.
+type ledger struct{ v atomic.Int64 }
+
+const sealedBit = int64(1) << 62
+
+func (l *ledger) add() { l.v.Add(1) }
+
+func (l *ledger) resolve() bool {
+	for {
+		v := l.v.Load()
+		if v&sealedBit != 0 {
+			return false
+		}
+		if l.v.CompareAndSwap(v, v-1) {
+			return true
+		}
+	}
+}
+
+func (l *ledger) count() int64 { return l.v.Load() &^ sealedBit }
+
+// seal returns the number of unresolved events and stops resolve.
+func (l *ledger) seal() int64 { return l.v.Or(sealedBit) &^ sealedBit }
+
+// logLimiter lets through a few log lines per second: a broker refusing
+// every event must not turn into a log line per event. The counters say
+// how many there were; the lines show examples with their ids.
+type logLimiter struct {
+	mu         sync.Mutex
+	window     time.Time
+	n          int
+	suppressed int
+}
+
+const logsPerSecond = 10
+
+func (l *logLimiter) allow() (ok bool, suppressed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if now.Sub(l.window) >= time.Second {
+		l.window, l.n = now, 0
+	}
+	if l.n >= logsPerSecond {
+		l.suppressed++
+		return false, 0
+	}
+	l.n++
+	suppressed, l.suppressed = l.suppressed, 0
+	return true, suppressed
+}
