@@ -7,6 +7,7 @@ package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/tetragon-fanout/tetragon-fanout/shared/eventtype"
 )
@@ -151,4 +152,21 @@ func Inflight(reg prometheus.Registerer, fn func() float64) {
 		Name: "ingester_publish_inflight",
 		Help: "Events handed to the producer and not yet acknowledged or dropped.",
 	}, fn))
+}
+
+// Value reads a counter or gauge, for tests and shutdown reports.
+func Value(c prometheus.Metric) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return 0
+	}
+	switch {
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Histogram != nil:
+		return float64(m.Histogram.GetSampleCount())
+	}
+	return 0
 }
