@@ -15,17 +15,13 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkaversion"
 )
-
-// DefaultVersion is the protocol version the local broker
-// (deployments/local/kafka.sh) runs. goka's default (2.0.0) is below what
-// Kafka 4 accepts, and zstd needs at least 2.1.
-const DefaultVersion = "4.1.0"
 
 // Config is the connection to Kafka shared by every binary.
 type Config struct {
 	Brokers  []string `env:"KAFKA_BROKERS" envDefault:"localhost:9092" envSeparator:"," help:"comma-separated bootstrap brokers"`
-	Version  string   `env:"KAFKA_VERSION" envDefault:"4.1.0" help:"broker protocol version (at least 2.1.0)"`
+	Version  string   `env:"KAFKA_VERSION" envDefault:"4.1.1" help:"broker protocol version (at least 2.1.0); the default is the local broker's"`
 	ClientID string   `env:"KAFKA_CLIENT_ID" help:"client id (default: the binary's name)"`
 
 	TLS struct {
@@ -55,7 +51,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, envconfig.Errorf("KAFKA_BROKERS", "%q has no port (want host:port)", b))
 		}
 	}
-	if v, err := sarama.ParseKafkaVersion(c.Version); err != nil {
+	if v, err := kafkaversion.Parse(c.Version); err != nil {
 		errs = append(errs, envconfig.Errorf("KAFKA_VERSION", "%v", err))
 	} else if !v.IsAtLeast(sarama.V2_1_0_0) {
 		errs = append(errs, envconfig.Errorf("KAFKA_VERSION", "%s is below 2.1.0, which zstd and the idempotent producer need", c.Version))
@@ -102,7 +98,7 @@ func (c *Config) Warnings() []string {
 // consumer settings on top.
 func (c *Config) Sarama(defaultClientID string) (*sarama.Config, error) {
 	sc := sarama.NewConfig()
-	v, err := sarama.ParseKafkaVersion(c.Version)
+	v, err := kafkaversion.Parse(c.Version)
 	if err != nil {
 		return nil, fmt.Errorf("kafka version: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/lovoo/goka"
 
 	"github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkaversion"
 )
 
 func load(t *testing.T, env map[string]string) (*Config, error) {
@@ -30,8 +31,8 @@ func TestDefaultsWork(t *testing.T) {
 	if sc.Metadata.AllowAutoTopicCreation {
 		t.Fatal("auto topic creation must be off")
 	}
-	if !sc.Version.IsAtLeast(sarama.V4_0_0_0) {
-		t.Fatalf("version %s", sc.Version)
+	if sc.Version.String() != kafkaversion.Default {
+		t.Fatalf("default KAFKA_VERSION %s, want the local broker's %s", sc.Version, kafkaversion.Default)
 	}
 }
 
