@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"time"
@@ -106,8 +107,8 @@ func (c *Config) Validate() error {
 	if c.Producer.Linger < 0 {
 		add(envconfig.Errorf("KAFKA_LINGER", "must be >= 0, got %s", c.Producer.Linger))
 	}
-	if c.HTTP.Addr == "" {
-		add(envconfig.Errorf("HTTP_ADDR", "is empty"))
+	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		add(envconfig.Errorf("HTTP_ADDR", "%q: want [host]:port", c.HTTP.Addr))
 	}
 	add(c.validateTetragon())
 
@@ -127,8 +128,8 @@ func (c *Config) Validate() error {
 	}
 	c.policy = p
 
-	if c.RawTopic == "" {
-		add(envconfig.Errorf("RAW_TOPIC", "is empty"))
+	if !validTopic(c.RawTopic) {
+		add(envconfig.Errorf("RAW_TOPIC", "%q is not a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -, not . or ..)", c.RawTopic))
 	}
 	if c.RawTopicPartitions < 1 {
 		add(envconfig.Errorf("RAW_TOPIC_PARTITIONS", "must be at least 1, got %d", c.RawTopicPartitions))
@@ -222,6 +223,18 @@ func (c *Config) validateTetragon() error {
 		errs = append(errs, envconfig.Errorf("TETRAGON_STREAM_HEALTHY_AFTER", "must be > 0, got %s", t.HealthyAfter))
 	}
 	return errors.Join(errs...)
+}
+
+func validTopic(s string) bool {
+	if s == "" || len(s) > 249 || s == "." || s == ".." {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // TopicSpec is how the raw topic is created.
