@@ -348,3 +348,18 @@ func (t *ttlStorage) sweepScan(cutoff int64) int {
 	t.countMu.Unlock()
 	return deleted
 }
+
+// Lookup finds key's live entry in whichever open partition holds it (for
+// the query UI: it does not rely on the key hashing to its partition).
+func (s *Store) Lookup(key string) (any, error) {
+	for _, st := range s.storages() {
+		v, err := st.Get(key)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			return Codec{}.Decode(v)
+		}
+	}
+	return nil, nil
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/dedup"
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/normalize"
+	"github.com/tetragon-fanout/tetragon-fanout/fanout/redrive"
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/route"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/eventtype"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/headers"
@@ -28,7 +29,7 @@ import (
 // DLQ (value: the DLQ reason). Its event id is usually still in the table
 // from the first attempt, so it is processed as new instead of dropped as a
 // duplicate.
-const RedriveHeader = "tf-redrive"
+const RedriveHeader = redrive.Header
 
 // tablePartitionHeader carries the raw partition on a table write whose key
 // goka's producer would hash to another partition (see tablePartitioner).

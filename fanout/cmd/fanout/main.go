@@ -1,0 +1,74 @@
+// Command fanout is the goka processor group that consumes the raw Tetragon
+// topic, drops duplicates, normalizes to JSON schema v1, samples and routes
+// to output topics. Configuration: environment variables, see
+// `fanout --help`. `fanout dlq-redrive --help` re-produces DLQ messages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/tetragon-fanout/tetragon-fanout/fanout/fanoutcfg"
+	"github.com/tetragon-fanout/tetragon-fanout/fanout/processor"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/buildinfo"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/telemetry"
+)
+
+const summary = "raw Tetragon topic -> dedup (goka table) -> normalized JSON -> sampled, routed output topics.\n" +
+	"Subcommand: 'fanout dlq-redrive --help' re-produces retryable DLQ messages to RAW_TOPIC"
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "dlq-redrive" {
+		os.Exit(runRedrive(os.Args[2:]))
+	}
+	var cfg fanoutcfg.Config
+	envconfig.Load("fanout", summary, buildinfo.Version, os.Args[1:], &cfg)
+	if err := run(&cfg); err != nil {
+		var fe *envconfig.FieldError
+		if errors.As(err, &fe) {
+			envconfig.Fail("fanout", err)
+		}
+		fmt.Fprintln(os.Stderr, "fanout:", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg *fanoutcfg.Config) error {
+	log := telemetry.NewLogger(os.Stderr, cfg.Log, "fanout")
+	log.Info("starting", "version", buildinfo.Version, "config", envconfig.Redacted(cfg), "routes", cfg.Routes().Rules())
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
+	reg := telemetry.NewRegistry()
+	r, err := processor.New(cfg, reg, log, processor.Options{})
+	if err != nil {
+		return err
+	}
+	srv := telemetry.NewServer(reg, log)
+	srv.Ready("raw_topic", r.RawTopicReady)
+	srv.Ready("processor", r.ProcessorReady)
+	r.Handlers(srv.Handle)
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTP.Addr, err)
+	}
+	httpCtx, stopHTTP := context.WithCancel(context.Background())
+	defer stopHTTP()
+	go func() {
+		if err := srv.Serve(httpCtx, ln); err != nil {
+			log.Error("telemetry server", "err", err)
+		}
+	}()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	err = r.Run(ctx)
+	log.Info("stopped", "err", err)
+	return err
+}

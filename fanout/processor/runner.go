@@ -1,0 +1,330 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/web/monitor"
+	"github.com/lovoo/goka/web/query"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tetragon-fanout/tetragon-fanout/fanout/commit"
+	"github.com/tetragon-fanout/tetragon-fanout/fanout/dedup"
+	"github.com/tetragon-fanout/tetragon-fanout/fanout/fanoutcfg"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/backoff"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkaclient"
+)
+
+// Options are hooks for tests.
+type Options struct {
+	// WrapSink wraps the output producer (a delaying sink makes acks
+	// arrive out of order).
+	WrapSink func(Sink) Sink
+}
+
+// Runner runs the fanout's processor: it waits for the raw topic, creates
+// the table changelog and the DLQ, and runs the goka processor, restarting
+// it from the last commit when it fails.
+type Runner struct {
+	cfg     *fanoutcfg.Config
+	log     *slog.Logger
+	m       *Metrics
+	opts    Options
+	configs Configs
+	store   *dedup.Store
+	reg     *commit.Registry
+
+	proc       atomic.Pointer[goka.Processor]
+	rawMissing atomic.Bool
+	started    atomic.Bool
+	monitor    atomic.Pointer[http.Handler]
+	query      http.Handler
+	lockFile   *os.File
+}
+
+// New prepares a runner; nothing connects to Kafka until Run.
+func New(cfg *fanoutcfg.Config, reg prometheus.Registerer, log *slog.Logger, opts Options) (*Runner, error) {
+	configs, err := BuildConfigs(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{cfg: cfg, log: log, m: NewMetrics(reg), opts: opts, configs: configs, reg: commit.NewRegistry()}
+	r.rawMissing.Store(true)
+	if cfg.TableStorage == dedup.LevelDB {
+		if err := r.lockStateDir(); err != nil {
+			return nil, err
+		}
+	}
+	r.store, err = dedup.NewStore(dedup.StoreOptions{Window: cfg.DedupWindow, Kind: cfg.TableStorage, Dir: cfg.TableDir(),
+		OnRecovered: func(topic string, p int32, took time.Duration) {
+			r.m.TableRecovery.Observe(took.Seconds())
+			log.Info("table partition recovered", "topic", topic, "partition", p, "seconds", took.Seconds())
+		}})
+	if err != nil {
+		return nil, err
+	}
+	r.reg.OnSession = func(claims map[string][]int32) {
+		r.m.Partitions.Set(float64(len(claims[cfg.RawTopic])))
+		if claims != nil {
+			log.Info("partitions assigned", "topic", cfg.RawTopic, "partitions", claims[cfg.RawTopic])
+		}
+	}
+	if reg != nil {
+		reg.MustRegister(newStateCollector(cfg.RawTopic, r.reg, r.store))
+	}
+
+	router := mux.NewRouter()
+	qs := query.NewServer("/query", router)
+	if err := qs.AttachSource(cfg.TableTopic(), r.store.Lookup); err != nil {
+		return nil, err
+	}
+	r.query = router
+	empty := http.Handler(http.NotFoundHandler())
+	r.monitor.Store(&empty)
+	return r, nil
+}
+
+// lockStateDir gives this replica its own LevelDB directory: two replicas
+// sharing files would corrupt each other's tables.
+func (r *Runner) lockStateDir() error {
+	dir := r.cfg.TableDir()
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return envconfig.Errorf("STATE_DIR", "cannot create %s: %v", dir, err)
+	}
+	f, err := os.OpenFile(dir+"/.replica.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return envconfig.Errorf("STATE_DIR", "cannot open the lock in %s: %v", dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		return envconfig.Errorf("REPLICA_ID", "%q: %s is locked by another fanout process; give every replica its own REPLICA_ID (or STATE_DIR)", r.cfg.ReplicaID, dir)
+	}
+	r.lockFile = f
+	return nil
+}
+
+// Metrics are the runner's metrics (tests read them).
+func (r *Runner) Metrics() *Metrics { return r.m }
+
+// Registry is the commit registry (tests read partitions from it).
+func (r *Runner) Registry() *commit.Registry { return r.reg }
+
+// Store is the dedup table storage.
+func (r *Runner) Store() *dedup.Store { return r.store }
+
+// RawTopicReady is a readiness check: the raw topic exists.
+func (r *Runner) RawTopicReady() error {
+	if r.rawMissing.Load() {
+		return fmt.Errorf("raw topic %s does not exist (or Kafka is unreachable)", r.cfg.RawTopic)
+	}
+	return nil
+}
+
+// ProcessorReady is a readiness check: joined the group and every assigned
+// partition's table recovered. A replica with no partitions is ready.
+func (r *Runner) ProcessorReady() error {
+	p := r.proc.Load()
+	if p == nil {
+		return errors.New("processor not running")
+	}
+	if s := p.StateReader().State(); s != goka.ProcStateRunning || !r.reg.Joined() {
+		return fmt.Errorf("joining the group or recovering the table (processor state %d)", s)
+	}
+	return nil
+}
+
+// Handlers mounts goka's monitor (/monitor/) and the table query UI
+// (/query/) with mount(pattern, handler), e.g. telemetry.Server.Handle.
+func (r *Runner) Handlers(mount func(string, http.Handler)) {
+	mount("/monitor/", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		(*r.monitor.Load()).ServeHTTP(w, req)
+	}))
+	mount("/query/", r.query)
+}
+
+func (r *Runner) connect() (*Admin, error) {
+	return NewAdmin(r.cfg.Kafka.Brokers, r.configs.Consumer, r.cfg.ClientID()+"-admin")
+}
+
+// Run runs until ctx ends (clean shutdown: in-flight messages finish, their
+// offsets are committed, the group is left) or a fatal error.
+func (r *Runner) Run(ctx context.Context) error {
+	if r.lockFile != nil {
+		defer r.lockFile.Close()
+	}
+	cfg := r.cfg
+	parts, err := WaitRawTopic(ctx, r.log, r.connect, cfg.RawTopic, cfg.RawTopicWaitMax, func(missing bool) {
+		r.rawMissing.Store(missing)
+		r.m.RawMissing.Set(map[bool]float64{true: 1, false: 0}[missing])
+	})
+	if err != nil {
+		return nil // ctx ended while waiting
+	}
+	r.log.Info("raw topic found", "topic", cfg.RawTopic, "partitions", parts)
+	if err := r.prepare(ctx, parts); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+
+	producer, err := NewProducer(cfg.Kafka.Brokers, clone(r.configs.Producer, cfg.ClientID()+"-out"), cfg.MaxInflight)
+	if err != nil {
+		return err
+	}
+	// Closed only after the processor stopped: goka's shutdown waits for
+	// the acks of in-flight outputs.
+	defer producer.Close()
+	var sink Sink = producer
+	if r.opts.WrapSink != nil {
+		sink = r.opts.WrapSink(sink)
+	}
+	topics := &adminTopics{connect: r.connect, spec: cfg.OutputSpec()}
+	defer topics.Close()
+	pl := &Pipeline{Window: cfg.DedupWindow, DLQTopic: cfg.DLQTopic, Cluster: cfg.Cluster, Router: cfg.Routes(),
+		Topics: topics, Sink: sink, Metrics: r.m, Log: r.log, Partitions: parts}
+
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go r.store.Run(sweepCtx, cfg.TableSweepInterval, func(n int) { r.m.TableExpired.Add(float64(n)) })
+
+	b := backoff.New(time.Second, cfg.RestartBackoffMax)
+	for {
+		started := time.Now()
+		err := r.runProcessor(ctx, pl)
+		if ctx.Err() != nil {
+			r.log.Info("processor stopped", "err", err)
+			return nil
+		}
+		if IsFatal(err) {
+			return err
+		}
+		reason := "error"
+		if err == nil {
+			reason = "stopped"
+		}
+		r.m.Restarts.WithLabelValues(reason).Inc()
+		if time.Since(started) > 5*time.Minute {
+			b.Reset()
+		}
+		r.log.Error("processor failed; restarting from the last committed offsets", "err", err, "attempt", b.Attempts()+1)
+		if !b.Sleep(ctx) {
+			return nil
+		}
+	}
+}
+
+// prepare creates the table changelog and the DLQ topic, and commits the
+// start offsets of a new group started at a time. Transient errors are
+// retried until ctx ends.
+func (r *Runner) prepare(ctx context.Context, parts int32) error {
+	b := backoff.New(250*time.Millisecond, r.cfg.RestartBackoffMax)
+	for {
+		err := r.prepareOnce(parts)
+		if err == nil || IsFatal(err) {
+			return err
+		}
+		r.log.Warn("preparing topics failed; retrying", "err", err)
+		if !b.Sleep(ctx) {
+			return ctx.Err()
+		}
+	}
+}
+
+func (r *Runner) prepareOnce(parts int32) error {
+	a, err := r.connect()
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	created, err := EnsureTable(a, r.cfg, parts)
+	if err != nil {
+		return err
+	}
+	if created {
+		r.log.Info("table changelog created", "topic", r.cfg.TableTopic(), "partitions", parts,
+			"retention", r.cfg.TableRetention(), "segment", r.cfg.TableSegment(), "replication", r.cfg.TableReplication)
+	}
+	if _, _, err := kafkaclient.EnsureTopic(a.Admin, r.cfg.DLQTopic, r.cfg.OutputSpec()); err != nil {
+		return err
+	}
+	if t := r.cfg.Start().Time; !t.IsZero() {
+		done, err := ResolveStartTime(a, r.cfg.Group, r.cfg.RawTopic, parts, t)
+		if err != nil {
+			return err
+		}
+		if done {
+			r.log.Info("new group: start offsets committed for FANOUT_START_OFFSET", "time", t)
+		}
+	}
+	return nil
+}
+
+func (r *Runner) runProcessor(ctx context.Context, pl *Pipeline) error {
+	cfg := r.cfg
+	opts := append(r.configs.GokaOptions(cfg.ClientID(), int(cfg.TableReplication), r.reg),
+		goka.WithStorageBuilder(r.store.Builder()),
+		goka.WithUpdateCallback(r.store.Update),
+		// nil raw values reach the callback (and the DLQ) instead of being
+		// committed and dropped silently
+		goka.WithNilHandling(goka.NilProcess),
+		goka.WithPartitionChannelSize(cfg.PartitionChannelSize),
+		goka.WithLogger(gokaLogger{r.log}),
+	)
+	if cfg.HotStandby {
+		opts = append(opts, goka.WithHotStandby(), goka.WithRecoverAhead())
+	}
+	p, err := goka.NewProcessor(cfg.Kafka.Brokers, Graph(cfg.Group, cfg.RawTopic, pl.Process), opts...)
+	if err != nil {
+		if mismatch(err) {
+			return errFatal{fmt.Errorf("table topic %s does not match the configuration (delete it only if you accept losing the dedup state, or fix TABLE_REPLICATION): %w", cfg.TableTopic(), err)}
+		}
+		return fmt.Errorf("goka processor: %w", err)
+	}
+	router := mux.NewRouter()
+	monitor.NewServer("/monitor", router).AttachProcessor(p)
+	h := http.Handler(router)
+	r.monitor.Store(&h)
+
+	r.proc.Store(p)
+	defer r.proc.Store(nil)
+	return p.Run(ctx)
+}
+
+// mismatch recognizes goka's topic manager errors about a table whose
+// settings differ from ours (MismatchBehavior fail).
+func mismatch(err error) bool {
+	s := err.Error()
+	for _, m := range []string{"partition count mismatch", "unexpected config value", "unexpected replication factor", "did not contain requested key"} {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// gokaLogger sends goka's log lines to slog.
+type gokaLogger struct{ log *slog.Logger }
+
+func (l gokaLogger) Printf(format string, args ...any) {
+	l.log.Info(strings.TrimSpace(fmt.Sprintf(format, args...)), "source", "goka")
+}
+
+func (l gokaLogger) Print(args ...any) {
+	l.log.Info(strings.TrimSpace(fmt.Sprint(args...)), "source", "goka")
+}
+
+func (l gokaLogger) Println(args ...any) {
+	l.log.Info(strings.TrimSpace(fmt.Sprintln(args...)), "source", "goka")
+}
