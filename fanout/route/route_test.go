@@ -498,3 +498,23 @@ func TestActionString(t *testing.T) {
 		}
 	}
 }
+
+func TestRerender(t *testing.T) {
+	cases := []struct {
+		topic, from, to, want string
+		ok                    bool
+	}{
+		{"tetragon.team-a.process_exec", "tetragon.{namespace}.{type}", DefaultTopic, "tetragon.process_exec", true},
+		{"tetragon._host.process_kprobe", "tetragon.{namespace}.{type}", "sec.{namespace}.{type}", "sec._host.process_kprobe", true},
+		{"n.ip-1.ec2.internal.process_exit", "n.{node}.{type}", "by-node.{node}", "by-node.ip-1.ec2.internal", true},
+		{"tetragon.team-a.all", "tetragon.{namespace}.all", DefaultTopic, "", false},
+		{"other.process_exec", "tetragon.{namespace}.{type}", DefaultTopic, "", false},
+		{"x.process_exec.process_exit", "x.{type}.{type}", DefaultTopic, "", false},
+	}
+	for _, c := range cases {
+		got, ok := Rerender(c.topic, c.from, c.to)
+		if got != c.want || ok != c.ok {
+			t.Errorf("Rerender(%q, %q, %q) = %q %v, want %q %v", c.topic, c.from, c.to, got, ok, c.want, c.ok)
+		}
+	}
+}

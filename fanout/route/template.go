@@ -256,32 +256,77 @@ func ValidTopic(name string) bool {
 }
 
 // TemplateMatcher returns a predicate that reports whether an existing topic
-// could have been rendered from tmpl. The topics package uses it to count, cluster-wide, the
-// topics a template has created. {type} matches only known type names.
+// could have been rendered from tmpl. The topics package uses it to count,
+// cluster-wide, the topics a template has created. {type} matches only known
+// type names.
 func TemplateMatcher(tmpl string) (func(topic string) bool, error) {
 	t, err := parseTemplate(tmpl, DefaultHostNamespace)
 	if err != nil {
 		return nil, err
 	}
+	rx, _ := t.regexp()
+	return rx.MatchString, nil
+}
+
+// Rerender returns the topic template to renders for the values that topic
+// was rendered with from template from: the default topic of an event the
+// caller knows only by its topic. ok is false when topic does not match
+// from, or to needs a variable that from does not have.
+func Rerender(topic, from, to string) (string, bool) {
+	f, err := parseTemplate(from, DefaultHostNamespace)
+	if err != nil {
+		return "", false
+	}
+	tt, err := parseTemplate(to, DefaultHostNamespace)
+	if err != nil {
+		return "", false
+	}
+	rx, vars := f.regexp()
+	sm := rx.FindStringSubmatch(topic)
+	if sm == nil {
+		return "", false
+	}
+	var k renderKey
+	var set [numVars]bool
+	vals := [numVars]*string{&k.typ, &k.ns, &k.node}
+	for i, v := range vars {
+		if set[v] && *vals[v] != sm[i+1] {
+			return "", false // {type} twice with two values
+		}
+		*vals[v], set[v] = sm[i+1], true
+	}
+	for v := range numVars {
+		if tt.uses[v] && !set[v] {
+			return "", false
+		}
+	}
+	out := tt.build(k)
+	return out, out != ""
+}
+
+// regexp matches what t renders; group i+1 captures variable vars[i].
+func (t *template) regexp() (*regexp.Regexp, []int) {
 	types := append(eventtype.All(), eventtype.Unknown)
 	for i := range types {
 		types[i] = regexp.QuoteMeta(types[i])
 	}
 	var re strings.Builder
+	var vars []int
 	re.WriteString("^")
 	for _, s := range t.segs {
 		switch s.v {
 		case -1:
 			re.WriteString(regexp.QuoteMeta(s.lit))
+			continue
 		case varType:
-			re.WriteString("(?:" + strings.Join(types, "|") + ")")
+			re.WriteString("(" + strings.Join(types, "|") + ")")
 		case varNamespace:
-			re.WriteString("[a-zA-Z0-9_-]+")
+			re.WriteString("([a-zA-Z0-9_-]+)")
 		case varNode:
-			re.WriteString(`[a-zA-Z0-9_-]+(?:\.[a-zA-Z0-9_-]+)*`)
+			re.WriteString(`([a-zA-Z0-9_-]+(?:\.[a-zA-Z0-9_-]+)*)`)
 		}
+		vars = append(vars, s.v)
 	}
 	re.WriteString("$")
-	rx := regexp.MustCompile(re.String())
-	return rx.MatchString, nil
+	return regexp.MustCompile(re.String()), vars
 }

@@ -1,0 +1,303 @@
+// Package topics creates the fanout's output topics at run time, explicitly
+// (partitions, replication, retention from OUTPUT_TOPIC_*), never through
+// broker auto-creation, and enforces each template's cap on how many topics
+// it may create.
+//
+// The processor calls Ensure for every event it emits; a topic known to exist
+// costs a read-locked map lookup. The first event for a new topic creates it,
+// once per process however many partition goroutines ask at the same time;
+// another replica creating it at the same moment is fine.
+//
+// The cap is cluster-wide: a template's topics are counted in the cluster's
+// topic list (every topic its pattern matches, whoever created it), not in
+// this replica's memory. Replicas do not lock each other, so when several
+// create topics of one template in the same instant the cap can be exceeded
+// by at most (replicas - 1); within one replica creations of a capped
+// template are serialized.
+package topics
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/tetragon-fanout/tetragon-fanout/fanout/route"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkaclient"
+)
+
+// ReasonTopicCap is the reroute reason (metric label) of ErrTopicCap.
+const ReasonTopicCap = "topic_cap"
+
+var (
+	// ErrTopicCap: the template already has its maximum number of topics;
+	// Ensure returns the event's default topic (or "" if it cannot tell it).
+	ErrTopicCap = errors.New("topic cap reached")
+	// ErrInvalidTopic: the name is not a legal Kafka topic name.
+	ErrInvalidTopic = errors.New("invalid topic name")
+)
+
+// Options tune a Manager; the zero value is the production setting.
+type Options struct {
+	// CapRecheck is how long an over-cap verdict stands before the topic
+	// list is read again (topics may have been deleted). Default 30s.
+	CapRecheck time.Duration
+	// ReadyTimeout bounds the wait for a new topic's partitions to have
+	// leaders, so the first record does not meet UNKNOWN_TOPIC_OR_PARTITION.
+	// Default 10s.
+	ReadyTimeout time.Duration
+}
+
+// Manager makes output topics exist. Safe for concurrent use.
+type Manager struct {
+	admin sarama.ClusterAdmin
+	spec  kafkaclient.TopicSpec
+	def   string
+	opts  Options
+
+	mu    sync.RWMutex
+	known map[string]struct{}  // exists on the cluster
+	over  map[string]overEntry // recent over-cap verdicts, by topic
+	calls map[string]*call     // creations in flight, by topic
+
+	capMu    sync.Mutex
+	capLocks map[string]*capState // by template
+}
+
+type overEntry struct {
+	final string
+	err   error
+	until time.Time
+}
+
+type call struct {
+	done  chan struct{}
+	final string
+	err   error
+}
+
+type capState struct {
+	mu    sync.Mutex // serializes this template's creations in this process
+	match func(string) bool
+}
+
+// New returns a Manager that creates topics with spec through admin (which
+// the caller keeps and closes). defaultTemplate is the routes file's default
+// topic template (route.DefaultTopic without a file): over a cap, an event
+// goes to the topic it renders.
+func New(admin sarama.ClusterAdmin, spec kafkaclient.TopicSpec, defaultTemplate string, opts Options) (*Manager, error) {
+	if _, err := route.TemplateMatcher(defaultTemplate); err != nil {
+		return nil, fmt.Errorf("default topic template: %w", err)
+	}
+	if opts.CapRecheck <= 0 {
+		opts.CapRecheck = 30 * time.Second
+	}
+	if opts.ReadyTimeout <= 0 {
+		opts.ReadyTimeout = 10 * time.Second
+	}
+	return &Manager{
+		admin: admin, spec: spec, def: defaultTemplate, opts: opts,
+		known: map[string]struct{}{}, over: map[string]overEntry{}, calls: map[string]*call{},
+		capLocks: map[string]*capState{},
+	}, nil
+}
+
+// Ensure makes topic exist and returns the topic to produce to. template is
+// the template topic was rendered from and maxTopics its cluster-wide cap
+// (0: none), as route.Decision carries them.
+//
+// Over the cap it returns the event's default topic, created, together with
+// an error wrapping ErrTopicCap: count a reroute with ReasonTopicCap and
+// produce to the returned topic, or, if it is "" (the default cannot be
+// derived from topic), to route.Decision.Default. Other errors (Kafka
+// unreachable, creation refused) return "".
+func (m *Manager) Ensure(topic, template string, maxTopics int) (string, error) {
+	m.mu.RLock()
+	_, ok := m.known[topic]
+	o, over := m.over[topic]
+	m.mu.RUnlock()
+	if ok {
+		return topic, nil
+	}
+	if over && time.Now().Before(o.until) {
+		return o.final, o.err
+	}
+
+	// One resolution per topic at a time; the others wait for its result.
+	m.mu.Lock()
+	if c, ok := m.calls[topic]; ok {
+		m.mu.Unlock()
+		<-c.done
+		return c.final, c.err
+	}
+	c := &call{done: make(chan struct{})}
+	m.calls[topic] = c
+	m.mu.Unlock()
+
+	c.final, c.err = m.resolve(topic, template, maxTopics)
+
+	m.mu.Lock()
+	delete(m.calls, topic)
+	m.mu.Unlock()
+	close(c.done)
+	return c.final, c.err
+}
+
+func (m *Manager) resolve(topic, template string, maxTopics int) (string, error) {
+	if !route.ValidTopic(topic) {
+		return "", fmt.Errorf("%w: %q", ErrInvalidTopic, topic)
+	}
+	if maxTopics <= 0 {
+		if err := m.create(topic); err != nil {
+			return "", err
+		}
+		return topic, nil
+	}
+
+	cs, err := m.capState(template)
+	if err != nil {
+		return "", err
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if m.isKnown(topic) { // listed while we waited for the template lock
+		return topic, nil
+	}
+	md, err := m.admin.DescribeTopics(nil) // nil: every topic
+	if err != nil {
+		return "", fmt.Errorf("list topics to count template %q: %w", template, err)
+	}
+	count, exists := 0, false
+	var matching []string
+	for _, t := range md {
+		if t.Err != sarama.ErrNoError {
+			continue
+		}
+		if t.Name == topic {
+			exists = true
+		}
+		if cs.match(t.Name) {
+			count++
+			matching = append(matching, t.Name)
+		}
+	}
+	// Every existing topic of the template is usable: remember them all, so
+	// a later event for one of them never reads as over the cap.
+	m.mu.Lock()
+	for _, t := range matching {
+		m.known[t] = struct{}{}
+	}
+	m.mu.Unlock()
+	if exists {
+		m.markKnown(topic)
+		return topic, nil
+	}
+	if count < maxTopics {
+		if err := m.create(topic); err != nil {
+			return "", err
+		}
+		return topic, nil
+	}
+
+	// The default template, else the built-in tetragon.{type}: never the
+	// capped template itself.
+	final, ok := route.Rerender(topic, template, m.def)
+	if !ok || final == topic {
+		final, ok = route.Rerender(topic, template, route.DefaultTopic)
+		ok = ok && final != topic
+	}
+	capErr := fmt.Errorf("%w: template %q has %d topics (max %d), %s not created", ErrTopicCap, template, count, maxTopics, topic)
+	if ok {
+		if err := m.create(final); err != nil {
+			return "", fmt.Errorf("%v; default topic: %w", capErr, err)
+		}
+		capErr = fmt.Errorf("%w; rerouted to %s", capErr, final)
+	} else {
+		final = ""
+	}
+	m.mu.Lock()
+	m.over[topic] = overEntry{final: final, err: capErr, until: time.Now().Add(m.opts.CapRecheck)}
+	m.mu.Unlock()
+	return final, capErr
+}
+
+func (m *Manager) capState(template string) (*capState, error) {
+	m.capMu.Lock()
+	defer m.capMu.Unlock()
+	if cs, ok := m.capLocks[template]; ok {
+		return cs, nil
+	}
+	match, err := route.TemplateMatcher(template)
+	if err != nil {
+		return nil, fmt.Errorf("topic cap of template %q: %w", template, err)
+	}
+	cs := &capState{match: match}
+	m.capLocks[template] = cs
+	return cs, nil
+}
+
+// create makes topic exist (a concurrent creation elsewhere is fine) and
+// waits until its partitions have leaders.
+func (m *Manager) create(topic string) error {
+	if m.isKnown(topic) {
+		return nil
+	}
+	if _, _, err := kafkaclient.EnsureTopic(m.admin, topic, m.spec); err != nil {
+		return fmt.Errorf("output topic: %w", err)
+	}
+	if err := m.waitReady(topic); err != nil {
+		return err
+	}
+	m.markKnown(topic)
+	return nil
+}
+
+func (m *Manager) waitReady(topic string) error {
+	deadline := time.Now().Add(m.opts.ReadyTimeout)
+	wait := 20 * time.Millisecond
+	for {
+		md, err := m.admin.DescribeTopics([]string{topic})
+		if err == nil && ready(md, topic) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = errors.New("partitions without a leader")
+			}
+			return fmt.Errorf("output topic %s not ready after %s: %w", topic, m.opts.ReadyTimeout, err)
+		}
+		time.Sleep(wait)
+		wait = min(wait*2, 500*time.Millisecond)
+	}
+}
+
+func ready(md []*sarama.TopicMetadata, topic string) bool {
+	for _, t := range md {
+		if t.Name != topic || t.Err != sarama.ErrNoError || len(t.Partitions) == 0 {
+			continue
+		}
+		for _, p := range t.Partitions {
+			if p.Err != sarama.ErrNoError || p.Leader < 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func (m *Manager) isKnown(topic string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	_, ok := m.known[topic]
+	return ok
+}
+
+func (m *Manager) markKnown(topic string) {
+	m.mu.Lock()
+	m.known[topic] = struct{}{}
+	delete(m.over, topic)
+	m.mu.Unlock()
+}
