@@ -7,7 +7,9 @@
 //	...
 //	d := t.Decide(id, &route.Event{Type: ..., Namespace: ..., Enforced: ...})
 //	switch d.Action {
-//	case route.Emit:       // produce to d.Topic; d.Reason != "" means rerouted (count it)
+//	case route.Emit:       // d.Reason != "": rerouted to the default topic (count it);
+//	                       // topic, err := topicsManager.Ensure(d.Topic, d.Template, d.MaxTopics)
+//	                       // (errors.Is(err, topics.ErrTopicCap): count, produce to topic or d.Default)
 //	case route.SampledOut: // fanout_events_sampled_out_total{type}
 //	case route.Drop:       // fanout_events_dropped_total{reason=d.Reason}
 //	}

@@ -466,7 +466,7 @@ func TestExampleFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(tb.Rules()) == 0 || tb.File() != f {
+		if len(tb.Rules()) == 0 || tb.File() != f || tb.DefaultTemplate() != DefaultTopic {
 			t.Fatalf("%s: rules %v file %q", f, tb.Rules(), tb.File())
 		}
 	}

@@ -129,3 +129,7 @@ func (t *Table) Rules() []string {
 	}
 	return out
 }
+
+// DefaultTemplate is the default topic template (defaults.topic, or
+// DefaultTopic), for topics.New.
+func (t *Table) DefaultTemplate() string { return t.def.src }
