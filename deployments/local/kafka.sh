@@ -311,6 +311,12 @@ share.coordinator.state.topic.replication.factor=$rf
 share.coordinator.state.topic.min.isr=$min_isr
 group.initial.rebalance.delay.ms=0
 
+# A restarted node cannot register while its killed predecessor's session lives on,
+# and a killed node keeps its leaderships until then: 6 s instead of 9 s speeds up both
+# without fencing a broker that a busy machine starves for a moment.
+broker.session.timeout.ms=6000
+broker.heartbeat.interval.ms=1000
+
 # Friendly to a small (2-core) machine that may run several brokers at once.
 num.network.threads=2
 num.io.threads=4
