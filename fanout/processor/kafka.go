@@ -73,7 +73,7 @@ func clone(c *sarama.Config, clientID string) *sarama.Config {
 // GokaOptions returns the processor options that route every goka client
 // through our configs: consumer group (wrapped by the offset-order commit
 // wrapper), consumer, producer (with the table partitioner), topic manager.
-func (c Configs) GokaOptions(clientID string, tableReplication int, reg *commit.Registry) []goka.ProcessorOption {
+func (c Configs) GokaOptions(clientID string, tableReplication int, reg *commit.Registry, ordered bool) []goka.ProcessorOption {
 	// Anything goka builds with its defaults gets our config too.
 	goka.ReplaceGlobalConfig(clone(c.Producer, ""))
 	cg := func(brokers []string, group, id string) (sarama.ConsumerGroup, error) {
@@ -97,9 +97,13 @@ func (c Configs) GokaOptions(clientID string, tableReplication int, reg *commit.
 		tmc.MismatchBehavior = goka.TMConfigMismatchBehaviorFail
 		return goka.NewTopicManager(brokers, clone(c.Consumer, clientID+"-topics"), tmc)
 	}
+	cgb := goka.ConsumerGroupBuilder(cg)
+	if ordered {
+		cgb = commit.WrapBuilder(cg, reg)
+	}
 	return []goka.ProcessorOption{
 		goka.WithClientID(clientID),
-		goka.WithConsumerGroupBuilder(commit.WrapBuilder(cg, reg)),
+		goka.WithConsumerGroupBuilder(cgb),
 		goka.WithConsumerSaramaBuilder(cons),
 		goka.WithProducerBuilder(prod),
 		goka.WithTopicManagerBuilder(tm),
@@ -217,6 +221,10 @@ func EnsureTable(a *Admin, cfg *fanoutcfg.Config, partitions int32) (bool, error
 	created, n, err := kafkaclient.EnsureTopic(a.Admin, cfg.TableTopic(), cfg.TableSpec(partitions))
 	if err != nil {
 		return false, err
+	}
+	if n == 0 {
+		// created a moment ago by another replica; metadata lags behind
+		return false, fmt.Errorf("table topic %s has no partitions yet", cfg.TableTopic())
 	}
 	if n != partitions {
 		return false, errFatal{fmt.Errorf("table topic %s has %d partitions but raw topic %s has %d: the table must be co-partitioned with the raw topic (a raw topic's partition count is fixed for the life of a group; use a new FANOUT_GROUP)",

@@ -31,6 +31,10 @@ type Options struct {
 	// WrapSink wraps the output producer (a delaying sink makes acks
 	// arrive out of order).
 	WrapSink func(Sink) Sink
+	// UnorderedCommits leaves goka's consumer group unwrapped, so marks reach
+	// sarama as goka makes them. Only to demonstrate, in a test, the loss
+	// the commit wrapper prevents.
+	UnorderedCommits bool
 }
 
 // Runner runs the fanout's processor: it waits for the raw topic, creates
@@ -138,7 +142,7 @@ func (r *Runner) ProcessorReady() error {
 	if p == nil {
 		return errors.New("processor not running")
 	}
-	if s := p.StateReader().State(); s != goka.ProcStateRunning || !r.reg.Joined() {
+	if s := p.StateReader().State(); s != goka.ProcStateRunning || !r.opts.UnorderedCommits && !r.reg.Joined() {
 		return fmt.Errorf("joining the group or recovering the table (processor state %d)", s)
 	}
 	return nil
@@ -273,7 +277,7 @@ func (r *Runner) prepareOnce(parts int32) error {
 
 func (r *Runner) runProcessor(ctx context.Context, pl *Pipeline) error {
 	cfg := r.cfg
-	opts := append(r.configs.GokaOptions(cfg.ClientID(), int(cfg.TableReplication), r.reg),
+	opts := append(r.configs.GokaOptions(cfg.ClientID(), int(cfg.TableReplication), r.reg, !r.opts.UnorderedCommits),
 		goka.WithStorageBuilder(r.store.Builder()),
 		goka.WithUpdateCallback(r.store.Update),
 		// nil raw values reach the callback (and the DLQ) instead of being
