@@ -68,8 +68,8 @@ type proc struct {
 	// from outside (kubectl exec).
 	initTree int8
 	pre      []byte // Process fields 1..15
-	post    []byte // fields after tid (in_init_tree)
-	slot    [numSlots]int
+	post     []byte // fields after tid (in_init_tree)
+	slot     [numSlots]int
 }
 
 // hooks are the pre-encoded type-specific bodies a pod (or a node's host
