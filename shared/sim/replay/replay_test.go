@@ -145,4 +145,3 @@ func TestPassesAreDistinctAndLinked(t *testing.T) {
 		t.Fatalf("pass %d", src.Pass())
 	}
 }
-
