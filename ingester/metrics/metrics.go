@@ -45,6 +45,7 @@ type Metrics struct {
 	TetragonConnected  prometheus.Gauge
 	TetragonReconnects prometheus.Counter
 	TetragonBackoff    prometheus.Gauge
+	TetragonStreamErrs *prometheus.CounterVec
 
 	KafkaConnected     prometheus.Gauge
 	KafkaConnectErrors prometheus.Counter
@@ -89,6 +90,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "ingester_tetragon_reconnect_backoff_seconds",
 			Help: "Wait before the current reconnect attempt (0 while connected).",
 		}),
+		TetragonStreamErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ingester_tetragon_stream_errors_total",
+			Help: "GetEvents streams that ended, by gRPC status code (OK: the server ended the stream).",
+		}, []string{"code"}),
 		KafkaConnected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ingester_kafka_connected",
 			Help: "1 while the producer is up and its latest delivery succeeded.",
@@ -114,7 +119,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.dropped[r] = droppedVec.WithLabelValues(r)
 	}
 	reg.MustRegister(receivedVec, droppedVec, m.Published, m.Undecodable, m.ReceivedByte,
-		m.TetragonConnected, m.TetragonReconnects, m.TetragonBackoff,
+		m.TetragonConnected, m.TetragonReconnects, m.TetragonBackoff, m.TetragonStreamErrs,
 		m.KafkaConnected, m.KafkaConnectErrors, m.PublishRetries, m.PublishLatency)
 	return m
 }
@@ -127,6 +132,9 @@ func (m *Metrics) Received(t string) prometheus.Counter {
 	}
 	return m.received[eventtype.Unknown]
 }
+
+// Counters returns every received-by-type counter (for totals).
+func (m *Metrics) Counters() map[string]prometheus.Counter { return m.received }
 
 // Dropped is the counter of drop reason r (one of Reasons; panics otherwise,
 // as an unlisted reason is a programming error).

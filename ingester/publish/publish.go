@@ -87,9 +87,13 @@ type Publisher struct {
 	producer sarama.AsyncProducer
 	client   sarama.Client
 
-	// Health, for /readyz and ingester_kafka_connected.
+	// Health, for /readyz and ingester_kafka_connected: connected, the
+	// latest delivery did not fail retriably, and the idle probe reaches
+	// the brokers.
 	up        atomic.Bool
 	failing   atomic.Bool
+	probeFail atomic.Bool
+	lastOK    atomic.Int64 // unix ns of the latest ack
 	stateMu   sync.Mutex
 	stateErr  error
 	retryMu   sync.Mutex
@@ -127,7 +131,7 @@ func New(o Options, m *metrics.Metrics, log *slog.Logger) *Publisher {
 // Healthy is nil while the producer is connected and its latest delivery
 // attempt did not fail with a retriable error.
 func (p *Publisher) Healthy() error {
-	if !p.up.Load() || p.failing.Load() {
+	if !p.up.Load() || p.failing.Load() || p.probeFail.Load() {
 		p.stateMu.Lock()
 		defer p.stateMu.Unlock()
 		return p.stateErr
@@ -156,6 +160,8 @@ func (p *Publisher) Run(ctx context.Context, q *queue.Queue[Event]) error {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); p.retryLoop(sendCtx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); p.probeLoop(sendCtx) }()
 	var acks sync.WaitGroup
 	acks.Add(2)
 	go func() { defer acks.Done(); p.handleSuccesses() }()
@@ -344,11 +350,13 @@ func (p *Publisher) handleSuccesses() {
 			continue // sealed: already counted as undelivered
 		}
 		<-p.sem
+		now := time.Now().UnixNano()
+		p.lastOK.Store(now)
 		p.m.Published.Inc()
-		p.m.PublishLatency.Observe(float64(time.Now().UnixNano()-env.ingestNS) / 1e9)
+		p.m.PublishLatency.Observe(float64(now-env.ingestNS) / 1e9)
 		if p.failing.Load() {
 			p.failing.Store(false)
-			p.m.KafkaConnected.Set(1)
+			p.updateConnected()
 			p.log.Info("kafka deliveries succeed again")
 		}
 	}
@@ -370,7 +378,7 @@ func (p *Publisher) handleErrors() {
 			if !p.failing.Load() {
 				p.failing.Store(true)
 				p.setState(fmt.Errorf("delivery failing: %w", perr.Err))
-				p.m.KafkaConnected.Set(0)
+				p.updateConnected()
 				p.log.Warn("kafka deliveries failing, will resend", "err", perr.Err, "id", env.key.String())
 			}
 			p.retryMu.Lock()
@@ -426,6 +434,48 @@ func (p *Publisher) retryLoop(ctx context.Context) {
 				return
 			}
 		}
+	}
+}
+
+// probeInterval is how often an idle producer checks that the brokers answer.
+const probeInterval = 5 * time.Second
+
+// probeLoop keeps readiness honest when no events flow: deliveries prove
+// the connection, and without them a metadata request does.
+func (p *Publisher) probeLoop(ctx context.Context) {
+	t := time.NewTicker(probeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if time.Since(time.Unix(0, p.lastOK.Load())) < probeInterval {
+			if p.probeFail.Swap(false) {
+				p.updateConnected()
+			}
+			continue
+		}
+		err := p.client.RefreshMetadata(p.opts.Topic)
+		if err != nil {
+			if !p.probeFail.Swap(true) {
+				p.setState(fmt.Errorf("brokers unreachable: %w", err))
+				p.updateConnected()
+				p.log.Warn("kafka brokers unreachable", "err", err)
+			}
+		} else if p.probeFail.Swap(false) {
+			p.updateConnected()
+			p.log.Info("kafka brokers reachable again")
+		}
+	}
+}
+
+func (p *Publisher) updateConnected() {
+	if p.Healthy() == nil {
+		p.m.KafkaConnected.Set(1)
+	} else {
+		p.m.KafkaConnected.Set(0)
 	}
 }
 

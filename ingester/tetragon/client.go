@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -18,9 +19,11 @@ import (
 
 	"github.com/cilium/tetragon/api/v1/tetragon"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
 
 	"github.com/tetragon-fanout/tetragon-fanout/ingester/metrics"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/backoff"
@@ -201,6 +204,11 @@ func (r *Receiver) Run(ctx context.Context, fn func(raw []byte)) error {
 		}
 		wait := bo.Next()
 		r.m.TetragonReconnects.Inc()
+		code := status.Code(err)
+		if errors.Is(err, io.EOF) {
+			code = codes.OK
+		}
+		r.m.TetragonStreamErrs.WithLabelValues(code.String()).Inc()
 		r.m.TetragonBackoff.Set(wait.Seconds())
 		r.log.Warn("tetragon stream ended, reconnecting", "addr", r.opts.Addr, "err", err,
 			"events", n, "up", up.Round(time.Millisecond).String(), "wait", wait.Round(time.Millisecond).String(), "attempt", bo.Attempts())
