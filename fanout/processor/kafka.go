@@ -7,7 +7,6 @@ import (
 	"hash"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -288,50 +287,4 @@ func ResolveStartTime(a *Admin, group, topic string, partitions int32, t time.Ti
 	// A commit from outside the group is refused once a member has joined;
 	// then the members' own offsets stand, which is fine.
 	return true, nil
-}
-
-// adminTopics creates output topics on first use with the configured spec
-// and remembers them. It stands in until fanout/topics (with its template
-// caps) is wired in.
-type adminTopics struct {
-	connect func() (*Admin, error)
-	spec    kafkaclient.TopicSpec
-
-	mu    sync.Mutex
-	known map[string]bool
-	admin *Admin
-}
-
-func (t *adminTopics) Ensure(topic, _ string, _ int) (string, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.known[topic] {
-		return topic, nil
-	}
-	if t.admin == nil {
-		a, err := t.connect()
-		if err != nil {
-			return "", err
-		}
-		t.admin = a
-	}
-	if _, _, err := kafkaclient.EnsureTopic(t.admin.Admin, topic, t.spec); err != nil {
-		_ = t.admin.Close()
-		t.admin = nil
-		return "", err
-	}
-	if t.known == nil {
-		t.known = map[string]bool{}
-	}
-	t.known[topic] = true
-	return topic, nil
-}
-
-func (t *adminTopics) Close() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.admin != nil {
-		_ = t.admin.Close()
-		t.admin = nil
-	}
 }

@@ -6,6 +6,7 @@
 package processor
 
 import (
+	"errors"
 	"hash/fnv"
 	"log/slog"
 	"sort"
@@ -21,6 +22,7 @@ import (
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/normalize"
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/redrive"
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/route"
+	"github.com/tetragon-fanout/tetragon-fanout/fanout/topics"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/eventtype"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/headers"
 )
@@ -154,10 +156,21 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 		p.Metrics.Rerouted.WithLabelValues(d.Reason).Inc()
 	}
 	topic, err := p.Topics.Ensure(d.Topic, d.Template, d.MaxTopics)
+	if errors.Is(err, topics.ErrTopicCap) {
+		// The rule's template has its maximum number of topics: the manager
+		// returns the event's default topic (created), or "" if it cannot
+		// derive it.
+		p.Metrics.Rerouted.WithLabelValues(topics.ReasonTopicCap).Inc()
+		if topic != "" {
+			err = nil
+		}
+	}
 	if err != nil && d.Default != "" && d.Default != d.Topic {
 		p.Log.Warn("output topic unavailable, using the default topic", "topic", d.Topic, "default", d.Default, "err", err)
-		p.Metrics.Rerouted.WithLabelValues(ReasonTopicUnavailable).Inc()
-		topic, err = p.Topics.Ensure(d.Default, "", 0)
+		if !errors.Is(err, topics.ErrTopicCap) {
+			p.Metrics.Rerouted.WithLabelValues(ReasonTopicUnavailable).Inc()
+		}
+		topic, err = p.Topics.Ensure(d.Default, p.Router.DefaultTemplate(), 0)
 	}
 	if err != nil {
 		p.dlq(ctx, key, raw, hdr, ReasonTopicUnavailable, err.Error())

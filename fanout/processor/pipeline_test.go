@@ -23,6 +23,7 @@ import (
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/commit"
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/dedup"
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/route"
+	"github.com/tetragon-fanout/tetragon-fanout/fanout/topics"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/eventid"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/headers"
 )
@@ -87,16 +88,20 @@ func (s *recordingSink) sent(topic string) []*sarama.ProducerMessage {
 
 // fakeTopics creates nothing and remembers what was asked.
 type fakeTopics struct {
-	mu   sync.Mutex
-	seen map[string]int
-	fail map[string]bool
+	mu     sync.Mutex
+	seen   map[string]int
+	fail   map[string]bool
+	capped map[string]string // topic -> default returned with ErrTopicCap
 }
 
 func (f *fakeTopics) Ensure(topic, _ string, _ int) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail[topic] {
-		return "", errors.New("topic cap reached")
+		return "", errors.New("create topic: broker unreachable")
+	}
+	if def, ok := f.capped[topic]; ok {
+		return def, fmt.Errorf("%s: %w", topic, topics.ErrTopicCap)
 	}
 	if f.seen == nil {
 		f.seen = map[string]int{}
@@ -397,6 +402,22 @@ func TestTopicUnavailableFallsBackThenDLQ(t *testing.T) {
 	h.consume(k, r, nil)
 	if dlq := h.sink.sent(testDLQ); len(dlq) != 1 || header(dlq[0], headers.ErrorReason) != ReasonTopicUnavailable {
 		t.Fatalf("DLQ %v", dlq)
+	}
+}
+
+func TestTopicCapReroutesToDefault(t *testing.T) {
+	h := newHarness(t, testRoutes)
+	h.topics.capped = map[string]string{"tetragon.team-a.process_exec": "tetragon.process_exec"}
+	k, r := testEvent(1, "team-a")
+	h.consume(k, r, nil)
+	if n := len(h.sink.sent("tetragon.process_exec")); n != 1 {
+		t.Fatalf("%d outputs on the default topic, want 1", n)
+	}
+	if got := testutil.ToFloat64(h.metrics.Rerouted.WithLabelValues(topics.ReasonTopicCap)); got != 1 {
+		t.Errorf("rerouted{topic_cap} %v", got)
+	}
+	if len(h.sink.sent(testDLQ)) != 0 {
+		t.Error("a capped topic sent the event to the DLQ")
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/commit"
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/dedup"
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/fanoutcfg"
+	"github.com/tetragon-fanout/tetragon-fanout/fanout/topics"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/backoff"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkaclient"
@@ -157,6 +158,21 @@ func (r *Runner) Handlers(mount func(string, http.Handler)) {
 	mount("/query/", r.query)
 }
 
+// connectRetry connects an admin client, retrying until ctx ends.
+func (r *Runner) connectRetry(ctx context.Context) (*Admin, error) {
+	b := backoff.New(250*time.Millisecond, r.cfg.RestartBackoffMax)
+	for {
+		a, err := r.connect()
+		if err == nil {
+			return a, nil
+		}
+		r.log.Warn("cannot reach Kafka; retrying", "err", err)
+		if !b.Sleep(ctx) {
+			return nil, ctx.Err()
+		}
+	}
+}
+
 func (r *Runner) connect() (*Admin, error) {
 	return NewAdmin(r.cfg.Kafka.Brokers, r.configs.Consumer, r.cfg.ClientID()+"-admin")
 }
@@ -194,10 +210,17 @@ func (r *Runner) Run(ctx context.Context) error {
 	if r.opts.WrapSink != nil {
 		sink = r.opts.WrapSink(sink)
 	}
-	topics := &adminTopics{connect: r.connect, spec: cfg.OutputSpec()}
-	defer topics.Close()
+	topicsAdmin, err := r.connectRetry(ctx)
+	if err != nil {
+		return nil // ctx ended
+	}
+	defer topicsAdmin.Close()
+	tm, err := topics.New(topicsAdmin.Admin, cfg.OutputSpec(), cfg.Routes().DefaultTemplate(), topics.Options{})
+	if err != nil {
+		return errFatal{fmt.Errorf("output topics: %w", err)}
+	}
 	pl := &Pipeline{Window: cfg.DedupWindow, DLQTopic: cfg.DLQTopic, Cluster: cfg.Cluster, Router: cfg.Routes(),
-		Topics: topics, Sink: sink, Metrics: r.m, Log: r.log, Partitions: parts}
+		Topics: tm, Sink: sink, Metrics: r.m, Log: r.log, Partitions: parts}
 
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
