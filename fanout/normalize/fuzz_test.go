@@ -13,7 +13,10 @@ import (
 // whatever Decode accepts must come out as valid JSON that the schema
 // accepts, byte-identical on a second run. Seeded with every test event.
 //
-//	go test -run '^$' -fuzz FuzzDecodeNormalize -fuzztime 60s ./normalize/
+//	go test -run '^$' -fuzz FuzzDecodeNormalize -fuzztime 60s -fuzzminimizetime 200x -parallel 1 ./normalize/
+//
+// (-fuzzminimizetime: the default spends up to 60 s minimizing each new
+// input, most of them new paths in the schema validator, and fuzzes little.)
 func FuzzDecodeNormalize(f *testing.F) {
 	for _, c := range loadCases(f) {
 		f.Add(c.raw)
