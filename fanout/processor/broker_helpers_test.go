@@ -199,8 +199,7 @@ func (e *env) start(replica string, extra map[string]string, opts Options) *inpr
 	if err := envconfig.ParseEnv(&cfg, e.vars(replica, extra)); err != nil {
 		e.t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	r, err := New(&cfg, prometheus.NewRegistry(), log, opts)
+	r, err := New(&cfg, prometheus.NewRegistry(), testLogger(e.t), opts)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -229,6 +228,20 @@ func (p *inproc) waitReady(timeout time.Duration) {
 	waitFor(p.t, timeout, "processor ready", func() bool {
 		return p.r.RawTopicReady() == nil && p.r.ProcessorReady() == nil
 	})
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+func producerConfig(t *testing.T) *sarama.Config {
+	t.Helper()
+	sc := kafkatest.Config()
+	if err := kafkaclient.ApplyProducer(sc, kafkaclient.ProducerConfig{Compression: "lz4", BatchBytes: 1 << 20,
+		Linger: time.Millisecond, Retries: 10, RetryBackoff: 100 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	return sc
 }
 
 type testWriter struct{ t *testing.T }
@@ -273,12 +286,7 @@ func events(first, n int) []rawMsg {
 // and records where each landed.
 func (e *env) produce(msgs []rawMsg) []rawMsg {
 	e.t.Helper()
-	sc := kafkatest.Config()
-	if err := kafkaclient.ApplyProducer(sc, kafkaclient.ProducerConfig{Compression: "lz4", BatchBytes: 1 << 20,
-		Linger: time.Millisecond, Retries: 10, RetryBackoff: 100 * time.Millisecond}); err != nil {
-		e.t.Fatal(err)
-	}
-	p, err := sarama.NewSyncProducer(e.brokers, sc)
+	p, err := sarama.NewSyncProducer(e.brokers, producerConfig(e.t))
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -447,5 +448,39 @@ func TestGokaPartitionMatchesSarama(t *testing.T) {
 		if got := gokaPartition(key, 12); got != want {
 			t.Fatalf("key %s: goka hash %d, sarama %d", key, got, want)
 		}
+	}
+}
+
+// TestFailedOutputStopsProcessor: an output that fails after the producer's
+// retries is not committed: goka stops the processor (the runner restarts
+// it from the last commit) instead of moving on.
+func TestFailedOutputStopsProcessor(t *testing.T) {
+	tt := tester.New(t)
+	sink := &recordingSink{fail: func(*sarama.ProducerMessage) error { return sarama.ErrNotEnoughReplicas }}
+	m := NewMetrics(prometheus.NewRegistry())
+	p := &Pipeline{Window: time.Minute, DLQTopic: testDLQ, Router: route.Default(), Topics: &fakeTopics{}, Sink: sink,
+		Metrics: m, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	proc, err := goka.NewProcessor(nil, Graph(testGroup, testRaw, p.Process), goka.WithTester(tt),
+		goka.WithConsumerGroupBuilder(commit.WrapBuilder(tt.ConsumerGroupBuilder(), nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(context.Background()) }()
+	k, r := testEvent(1, "")
+	tt.Consume(testRaw, k, r)
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "fewer in-sync replicas") {
+			t.Fatalf("processor ended with %v, want the output error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the processor kept running after an output failed")
+	}
+	if got := testutil.ToFloat64(m.OutputErrors.WithLabelValues(ReasonOutputFailed)); got != 1 {
+		t.Errorf("output_failed %v", got)
+	}
+	if len(sink.sent(testDLQ)) != 0 {
+		t.Error("a transient failure went to the DLQ")
 	}
 }
