@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# fanout: goka processor group: dedup, normalize, sample, route.
+#
+# Build from the repository root (the Go workspace spans ingester/, fanout/ and shared/):
+#   docker build -f deployments/docker/fanout.Dockerfile --build-arg VERSION=$(git describe --always --dirty) -t tetragon-fanout/fanout:dev .
+# Multi-arch (make images does this when buildx exists):
+#   docker buildx build --platform linux/amd64,linux/arm64 -f deployments/docker/fanout.Dockerfile .
+#
+# The builder runs on the build host's platform and cross-compiles (CGO_ENABLED=0),
+# so an arm64 image does not need emulation. The final image is distroless
+# static:nonroot: no shell, no package manager, uid/gid 65532. It runs with a
+# read-only root filesystem; nothing is written outside mounted volumes.
+
+ARG GO_VERSION=1.26
+
+FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
+ARG TARGETOS=linux
+ARG TARGETARCH
+ARG VERSION=dev
+WORKDIR /src
+# The whole workspace: go.work resolves the three modules from the tree, and
+# module downloads are cached across builds by the cache mount.
+COPY . .
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
+    go build -trimpath \
+      -ldflags "-s -w -X github.com/tetragon-fanout/tetragon-fanout/shared/buildinfo.Version=${VERSION}" \
+      -o /out/fanout ./fanout/cmd/fanout
+# An empty state directory owned by the runtime user: a named volume mounted
+# on it starts with this ownership, so TABLE_STORAGE=leveldb can write there
+# while the root filesystem stays read-only.
+RUN mkdir -p /out/state
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/fanout /usr/local/bin/fanout
+COPY --from=build --chown=65532:65532 /out/state /var/lib/tetragon-fanout
+ENV STATE_DIR=/var/lib/tetragon-fanout
+EXPOSE 8080
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/fanout"]
