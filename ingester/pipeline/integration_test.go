@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -393,5 +394,50 @@ func TestBrokerOutage(t *testing.T) {
 	t.Logf("shutdown with Kafka down: received %v, published %v, dropped %v", rec, pub, dropped)
 	if dropped[metrics.ReasonShutdown] == 0 || rec != pub+last.droppedTotal() {
 		t.Fatalf("received %v != published %v + dropped %v", rec, pub, dropped)
+	}
+}
+
+// Kafka unreachable at start: the ingester keeps retrying (not a crash
+// loop), is not ready, counts the attempts, and under a drop policy counts
+// every event it cannot keep; under block it stops reading. Needs no broker.
+func TestKafkaUnreachableAtStart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	for _, policy := range []string{"drop_oldest", "block"} {
+		t.Run(policy, func(t *testing.T) {
+			sim := simtest.Start(t, simtest.Options{Rate: 5000})
+			r := start(t, sim, []string{dead}, "tetragon.raw", map[string]string{
+				"QUEUE_POLICY": policy, "QUEUE_SIZE": "1000", "SHUTDOWN_TIMEOUT": "1s",
+			})
+			waitFor(t, "connect attempts", 20*time.Second, func() bool { return metrics.Value(r.p.m.KafkaConnectErrors) >= 2 })
+			if r.p.KafkaReady() == nil || metrics.Value(r.p.m.KafkaConnected) != 0 {
+				t.Fatal("kafka ready without a broker")
+			}
+			if err := r.p.TetragonReady(); err != nil {
+				t.Fatalf("the stream should stay open while Kafka is away: %v", err)
+			}
+			if policy == "block" {
+				waitFor(t, "queue full", 20*time.Second, func() bool { return r.p.q.Len() == 1000 })
+				got := r.received()
+				time.Sleep(300 * time.Millisecond)
+				if r.received() != got {
+					t.Fatalf("block policy kept receiving into a full queue: %v -> %v", got, r.received())
+				}
+			} else {
+				waitFor(t, "drops", 20*time.Second, func() bool { return metrics.Value(r.p.m.Dropped(metrics.ReasonQueueFullOldest)) > 1000 })
+			}
+			r.shutdown(t)
+			rec, drop := r.received(), r.droppedTotal()
+			t.Logf("%s: received %v, dropped %v", policy, rec, r.dropped())
+			// Nothing was published, so everything received is a drop; the
+			// queue's 1000 and anything read after the signal count as shutdown.
+			if r.published() != 0 || rec != drop || r.dropped()[metrics.ReasonShutdown] < 1000 {
+				t.Fatalf("received %v, published %v, dropped %v", rec, r.published(), r.dropped())
+			}
+		})
 	}
 }

@@ -228,6 +228,10 @@ func (p *Publisher) tryConnect() error {
 	if err := kafkaclient.ApplyProducer(sc, p.opts.Producer); err != nil {
 		return err
 	}
+	// Fail an attempt fast: connect() retries with its own backoff (and
+	// readiness and a metric show it), and undelivered events are resent.
+	sc.Metadata.Retry.Max = 2
+	sc.Metadata.Retry.Backoff = 250 * time.Millisecond
 	client, err := sarama.NewClient(p.opts.Kafka.Brokers, sc)
 	if err != nil {
 		return fmt.Errorf("kafka client: %w", err)
