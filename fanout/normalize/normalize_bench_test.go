@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"testing"
+	"time"
 
 	"github.com/cilium/tetragon/api/v1/tetragon"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -126,4 +127,60 @@ func BenchmarkExtract(b *testing.B) {
 	for i := range b.N {
 		_ = Extract(evs[i%len(evs)])
 	}
+}
+
+// BenchmarkInterleaved runs ours and the protojson reference on the same
+// event in the same iteration and reports each one's time per event and
+// the ratio. Interleaving makes the ratio robust on a shared machine where
+// load shifts between two separate sub-benchmarks.
+//
+//	go test -run '^$' -bench Interleaved -benchmem ./normalize/
+func BenchmarkInterleaved(b *testing.B) {
+	raws, evs, metas := benchFixtures(b)
+	b.Run("decode+normalize-vs-unmarshal+protojson", func(b *testing.B) {
+		buf := make([]byte, 0, 64<<10)
+		var ours, ref time.Duration
+		for i := range b.N {
+			raw, m := raws[i%len(raws)], metas[i%len(raws)]
+			t0 := time.Now()
+			ev := &tetragon.GetEventsResponse{}
+			if err := Decode(raw, ev); err != nil {
+				b.Fatal(err)
+			}
+			buf = Append(buf[:0], ev, m)
+			t1 := time.Now()
+			ev2 := &tetragon.GetEventsResponse{}
+			if err := proto.Unmarshal(raw, ev2); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := protojson.Marshal(ev2); err != nil {
+				b.Fatal(err)
+			}
+			t2 := time.Now()
+			ours += t1.Sub(t0)
+			ref += t2.Sub(t1)
+		}
+		b.ReportMetric(float64(ours.Nanoseconds())/float64(b.N), "ours-ns/event")
+		b.ReportMetric(float64(ref.Nanoseconds())/float64(b.N), "protojson-ns/event")
+		b.ReportMetric(float64(ref)/float64(ours), "x-faster")
+	})
+	b.Run("append-vs-protojson.Marshal", func(b *testing.B) {
+		buf := make([]byte, 0, 64<<10)
+		var ours, ref time.Duration
+		for i := range b.N {
+			ev, m := evs[i%len(evs)], metas[i%len(evs)]
+			t0 := time.Now()
+			buf = Append(buf[:0], ev, m)
+			t1 := time.Now()
+			if _, err := protojson.Marshal(ev); err != nil {
+				b.Fatal(err)
+			}
+			t2 := time.Now()
+			ours += t1.Sub(t0)
+			ref += t2.Sub(t1)
+		}
+		b.ReportMetric(float64(ours.Nanoseconds())/float64(b.N), "ours-ns/event")
+		b.ReportMetric(float64(ref.Nanoseconds())/float64(b.N), "protojson-ns/event")
+		b.ReportMetric(float64(ref)/float64(ours), "x-faster")
+	})
 }
