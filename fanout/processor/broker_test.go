@@ -225,3 +225,26 @@ func TestBrokerTwoReplicasFailover(t *testing.T) {
 	repeats := checkOutputs(t, all, outs)
 	t.Logf("%d outputs for %d events (%d re-emits after the kill)", len(outs), 2*half, repeats)
 }
+
+// TestBrokerHotStandby: with HOT_STANDBY every replica keeps every
+// partition's table warm, so a failover needs no recovery.
+func TestBrokerHotStandby(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 4)
+	hot := map[string]string{"HOT_STANDBY": "true"}
+	a := e.start("a", hot, Options{})
+	b := e.start("b", hot, Options{})
+	waitFor(t, 90*time.Second, "both replicas ready with partitions", func() bool {
+		pa, pb := testutil.ToFloat64(a.r.Metrics().Partitions), testutil.ToFloat64(b.r.Metrics().Partitions)
+		return pa > 0 && pb > 0 && pa+pb == 4 && a.r.ProcessorReady() == nil && b.r.ProcessorReady() == nil
+	})
+	const n = 200
+	orig := e.produce(events(0, n))
+	checkOutputs(t, orig, e.consumeAll(n, 60*time.Second))
+	for name, p := range map[string]*inproc{"a": a, "b": b} {
+		if got := p.r.Store().Partitions(); got != 4 {
+			t.Errorf("replica %s holds %d table partitions, want all 4", name, got)
+		}
+		waitFor(t, 30*time.Second, "standby tables caught up", func() bool { return p.r.Store().Entries() == n })
+	}
+}
