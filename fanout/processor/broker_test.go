@@ -5,7 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkatest"
 )
 
 // TestBrokerDedup: N distinct events and D injected duplicates (same key,
@@ -246,5 +249,72 @@ func TestBrokerHotStandby(t *testing.T) {
 			t.Errorf("replica %s holds %d table partitions, want all 4", name, got)
 		}
 		waitFor(t, 30*time.Second, "standby tables caught up", func() bool { return p.r.Store().Entries() == n })
+	}
+}
+
+// TestBrokerForeignPartitioner: a raw producer that does not hash like goka
+// (Java's murmur2, say) puts ids on other partitions than goka's producer
+// would put their table writes. The fanout sends each table write to the
+// raw partition it came from, so after a restart (memory storage: rebuilt
+// from the changelog) the entries are found and duplicates still dropped.
+func TestBrokerForeignPartitioner(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 4)
+	const n = 40
+	orig := events(0, n)
+	// produce every event to the partition after the one goka would pick
+	pm := make([]*sarama.ProducerMessage, n)
+	for i, m := range orig {
+		pm[i] = &sarama.ProducerMessage{Topic: e.raw, Key: sarama.StringEncoder(m.key), Value: sarama.ByteEncoder(m.value),
+			Partition: (gokaPartition(m.key, 4) + 1) % 4}
+	}
+	sc := producerConfig(t)
+	sc.Producer.Partitioner = sarama.NewManualPartitioner
+	p, err := sarama.NewSyncProducer(e.brokers, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func() {
+		if err := p.SendMessages(pm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send()
+	for i := range orig {
+		orig[i].partition, orig[i].offset = pm[i].Partition, pm[i].Offset
+	}
+
+	r1 := e.start("r1", nil, Options{})
+	r1.waitReady(60 * time.Second)
+	checkOutputs(t, orig, e.consumeAll(n, 60*time.Second))
+	if got := testutil.ToFloat64(r1.r.Metrics().Mismatch); got != n {
+		t.Errorf("fanout_raw_partition_mismatch_total %v, want %d", got, n)
+	}
+	table := kafkatest.ConsumeAll(t, e.brokers, e.group+"-table", n, 30*time.Second)
+	want := map[string]int32{}
+	for _, m := range orig {
+		want[m.key] = m.partition
+	}
+	for _, m := range table {
+		if m.Partition != want[string(m.Key)] {
+			t.Fatalf("table write for %s on partition %d, want the raw partition %d", m.Key, m.Partition, want[string(m.Key)])
+		}
+	}
+	if err := r1.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	for i := range pm { // the same events again: duplicates
+		pm[i].Offset = 0
+	}
+	send()
+	p.Close()
+	r2 := e.start("r1", nil, Options{})
+	r2.waitReady(60 * time.Second)
+	waitFor(t, 30*time.Second, "duplicates dropped after the table was rebuilt", func() bool {
+		return testutil.ToFloat64(r2.r.Metrics().Duplicates) == n
+	})
+	if outs := e.consumeAll(n, 10*time.Second); len(outs) != n {
+		t.Fatalf("%d outputs, want %d", len(outs), n)
 	}
 }
