@@ -357,13 +357,14 @@ format_node() {
 launch_node() {
 	local n=$1 dir pid
 	dir=$(node_dir "$n")
-	# shellcheck disable=SC2086
+	# fds 8 and 9 are lock files (with-kafka.sh's, with_lock's); a broker holding them
+	# would hold the locks for its whole life.
 	java -Xms128m "-Xmx$HEAP" -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
 		-XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \
 		-XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
 		-Dlog4j2.configurationFile="$dir/log4j2.xml" -Dkafka.logs.dir="$dir" \
 		-cp "$LIB_DIR/*" kafka.Kafka "$dir/server.properties" \
-		</dev/null >>"$dir/stdout.log" 2>&1 9>&- &
+		</dev/null >>"$dir/stdout.log" 2>&1 8>&- 9>&- &
 	pid=$!
 	echo "$pid" >"$dir/kafka.pid"
 	if [[ -n ${KAFKA_OWNER_PID:-} ]]; then
@@ -386,7 +387,7 @@ start_watchdog() {
 			done
 			kill -KILL "$pid" 2>/dev/null || true
 		fi
-	) </dev/null >/dev/null 2>&1 9>&- &
+	) </dev/null >/dev/null 2>&1 8>&- 9>&- &
 	disown $! 2>/dev/null || true
 }
 

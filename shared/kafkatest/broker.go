@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/IBM/sarama"
 )
 
 // BrokerOptions shape a private broker.
@@ -147,6 +149,64 @@ func (b *Broker) Kill(node int) {
 	if err := b.run("kill", strconv.Itoa(node)); err != nil {
 		b.t.Fatalf("kill kafka node %d: %v", node, err)
 	}
+}
+
+// WaitNodeGone waits until the cluster has noticed that node is gone: the other
+// nodes no longer list it in their metadata and it leads no partition of topics.
+// Until then (a killed node is only fenced when its session times out, 6 s) clients
+// keep sending to the dead leader.
+func (b *Broker) WaitNodeGone(node int, timeout time.Duration, topics ...string) {
+	b.t.Helper()
+	b.checkNode(node)
+	var live []string
+	for n := 1; n <= b.nodes; n++ {
+		if n != node {
+			live = append(live, b.Addr(n))
+		}
+	}
+	client, err := sarama.NewClient(live, Config())
+	if err != nil {
+		b.t.Fatalf("kafka client for %v: %v", live, err)
+	}
+	defer func() { _ = client.Close() }()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := nodeGone(client, int32(node), topics)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("node %d still in the cluster after %s: %v", node, timeout, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func nodeGone(client sarama.Client, node int32, topics []string) error {
+	if err := client.RefreshMetadata(topics...); err != nil {
+		return err
+	}
+	for _, br := range client.Brokers() {
+		if br.ID() == node {
+			return fmt.Errorf("listed as broker %s", br.Addr())
+		}
+	}
+	for _, topic := range topics {
+		ps, err := client.Partitions(topic)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			leader, err := client.Leader(topic, p)
+			if err != nil {
+				return fmt.Errorf("%s/%d: %w", topic, p, err)
+			}
+			if leader.ID() == node {
+				return fmt.Errorf("still leads %s/%d", topic, p)
+			}
+		}
+	}
+	return nil
 }
 
 func (b *Broker) checkNode(node int) {

@@ -161,6 +161,35 @@ func deleteTopic(t testing.TB, brokers []string, topic string) {
 	}
 }
 
+// TopicConfigs returns the topic's effective configuration (explicit settings and
+// broker defaults) by name.
+func TopicConfigs(t testing.TB, brokers []string, topic string) map[string]string {
+	t.Helper()
+	admin, err := sarama.NewClusterAdmin(brokers, Config())
+	if err != nil {
+		t.Fatalf("kafka admin for %v: %v", brokers, err)
+	}
+	defer func() { _ = admin.Close() }()
+	res, err := admin.DescribeConfigs([]*sarama.ConfigResource{{Type: sarama.TopicResource, Name: topic}},
+		sarama.DescribeConfigsOptions{})
+	if err != nil {
+		t.Fatalf("describe configs of %s: %v", topic, err)
+	}
+	out := map[string]string{}
+	for _, r := range res {
+		if r.Name != topic {
+			continue
+		}
+		if r.ErrorCode != sarama.ErrNoError {
+			t.Fatalf("describe configs of %s: %v %s", topic, r.ErrorCode, r.ErrorMsg)
+		}
+		for _, e := range r.Configs {
+			out[e.Name] = e.Value
+		}
+	}
+	return out
+}
+
 // WaitForTopic waits until every broker's metadata shows the topic with the given
 // partition count (if > 0) and a leader for each partition. A topic is created on
 // the controller first and reaches the brokers a moment later; producing in between

@@ -20,6 +20,7 @@ func producerConfig() *sarama.Config {
 	c.Producer.Compression = sarama.CompressionZSTD
 	c.Producer.Return.Successes = true
 	c.Producer.Retry.Max = 10
+	c.Producer.Retry.Backoff = 250 * time.Millisecond // rides out a leader move
 	c.Net.MaxOpenRequests = 1
 	return c
 }
@@ -131,21 +132,9 @@ func TestCreateTopicConfigs(t *testing.T) {
 	if n := len(topics[0].Partitions); n != 2 {
 		t.Errorf("%s has %d partitions, want 2", topic, n)
 	}
-	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic})
-	if err != nil {
-		t.Fatalf("describe config of %s: %v", topic, err)
-	}
-	found := false
-	for _, e := range entries {
-		if e.Name == "retention.ms" {
-			found = true
-			if e.Value != retention {
-				t.Errorf("retention.ms = %s, want %s", e.Value, retention)
-			}
-		}
-	}
-	if !found {
-		t.Errorf("retention.ms not among %s's configs", topic)
+	got, ok := kafkatest.TopicConfigs(t, brokers, topic)["retention.ms"]
+	if !ok || got != retention {
+		t.Errorf("retention.ms = %q (present %v), want %s", got, ok, retention)
 	}
 }
 
@@ -187,6 +176,7 @@ func TestThreeNodesSurviveOneKill(t *testing.T) {
 
 	want := produce(t, brokers, topic, 0, 30)
 	b.Kill(2)
+	b.WaitNodeGone(2, time.Minute, topic)
 	// Bootstrap through the live nodes only; the client learns the rest from metadata.
 	live := []string{b.Addr(1), b.Addr(3)}
 	for k, v := range produce(t, live, topic, 30, 30) {
