@@ -10,13 +10,27 @@ import (
 	"time"
 )
 
+// ValidateAddr checks the form of a listen address without binding it.
+func ValidateAddr(addr string) error {
+	if path, ok := strings.CutPrefix(addr, "unix://"); ok {
+		if path == "" {
+			return fmt.Errorf("%q: empty socket path", addr)
+		}
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("%q: want unix:///path or host:port: %w", addr, err)
+	}
+	return nil
+}
+
 // Listen binds addr: "unix:///path/to.sock" (a stale socket file left by a
 // dead process is removed; a live one is an error) or "host:port".
 func Listen(addr string) (net.Listener, error) {
+	if err := ValidateAddr(addr); err != nil {
+		return nil, fmt.Errorf("listen %w", err)
+	}
 	if path, ok := strings.CutPrefix(addr, "unix://"); ok {
-		if path == "" {
-			return nil, fmt.Errorf("listen %q: empty socket path", addr)
-		}
 		if err := removeStaleSocket(path); err != nil {
 			return nil, fmt.Errorf("listen %q: %w", addr, err)
 		}
@@ -25,9 +39,6 @@ func Listen(addr string) (net.Listener, error) {
 			return nil, fmt.Errorf("listen %q: %w", addr, err)
 		}
 		return l, nil
-	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return nil, fmt.Errorf("listen %q: want unix:///path or host:port: %w", addr, err)
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
