@@ -26,7 +26,7 @@ type Config struct {
 
 	NodeName string `env:"NODE_NAME" help:"tf-node header for events without node_name (default: the hostname)"`
 
-	QueueSize   int    `env:"QUEUE_SIZE" envDefault:"16384" help:"events buffered between receiving and producing"`
+	QueueSize   int    `env:"QUEUE_SIZE" envDefault:"8192" help:"events buffered between receiving and producing"`
 	QueuePolicy string `env:"QUEUE_POLICY" envDefault:"drop_oldest" help:"when the queue is full: drop_oldest, drop_newest or block (block stalls the stream and Tetragon drops for us)"`
 
 	RawTopic            string        `env:"RAW_TOPIC" envDefault:"tetragon.raw" help:"topic the events are written to"`
@@ -36,9 +36,11 @@ type Config struct {
 	RawTopicRetention   time.Duration `env:"RAW_TOPIC_RETENTION" envDefault:"24h" help:"retention.ms of a created raw topic (0: broker default)"`
 	RawTopicCompression string        `env:"RAW_TOPIC_COMPRESSION" envDefault:"producer" help:"compression.type of a created raw topic (producer keeps the producer's)"`
 	RawTopicMaxMessage  int           `env:"RAW_TOPIC_MAX_MESSAGE_BYTES" envDefault:"10485760" help:"max.message.bytes of a created raw topic (the producer's limit, so large exec events fit)"`
-	MaxInflight         int           `env:"KAFKA_MAX_INFLIGHT" envDefault:"8192" help:"events with the producer awaiting acks; beyond it the queue fills"`
+	CompressionLevel    int           `env:"KAFKA_COMPRESSION_LEVEL" envDefault:"1" help:"codec level: 1 is the fastest (zstd, gzip); lz4 and snappy ignore it; node CPU is the customer's"`
+	MaxInflight         int           `env:"KAFKA_MAX_INFLIGHT" envDefault:"4096" help:"events with the producer awaiting acks; beyond it the queue fills"`
 	PublishGiveUpAfter  time.Duration `env:"PUBLISH_GIVE_UP_AFTER" envDefault:"0s" help:"drop an event (reason kafka) after its delivery failed this long; 0: retry until shutdown"`
 	KafkaConnectBackoff time.Duration `env:"KAFKA_CONNECT_BACKOFF_MAX" envDefault:"30s" help:"longest wait between attempts to reach Kafka at start"`
+	DebugPprof          bool          `env:"DEBUG_PPROF" envDefault:"false" help:"serve Go's /debug/pprof on HTTP_ADDR (profiling; keep off in production)"`
 	ShutdownTimeout     time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s" help:"on SIGTERM, time to flush the queue and producer (keep under the pod's terminationGracePeriodSeconds)"`
 
 	Kafka    kafkaclient.Config
@@ -97,6 +99,11 @@ func (c *Config) Validate() error {
 	add(c.Log.Validate())
 	if _, err := c.Producer.Codec(); err != nil {
 		add(envconfig.Errorf("KAFKA_COMPRESSION", "%v", err))
+	}
+	if c.CompressionLevel < 1 || c.CompressionLevel > 22 {
+		add(envconfig.Errorf("KAFKA_COMPRESSION_LEVEL", "must be 1 to 22 (zstd) or 1 to 9 (gzip), got %d", c.CompressionLevel))
+	} else if c.Producer.Compression == "gzip" && c.CompressionLevel > 9 {
+		add(envconfig.Errorf("KAFKA_COMPRESSION_LEVEL", "gzip levels are 1 to 9, got %d", c.CompressionLevel))
 	}
 	if c.Producer.Retries < 0 {
 		add(envconfig.Errorf("KAFKA_PRODUCE_RETRIES", "must be >= 0, got %d", c.Producer.Retries))

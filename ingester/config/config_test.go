@@ -24,7 +24,7 @@ func TestDefaultsAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Policy() != queue.DropOldest || c.QueueSize != 16384 || c.RawTopic != "tetragon.raw" || c.RawTopicPartitions != 12 {
+	if c.Policy() != queue.DropOldest || c.QueueSize != 8192 || c.RawTopic != "tetragon.raw" || c.RawTopicPartitions != 12 {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if !c.Addr().Unix || c.Addr().Target != "unix:///var/run/tetragon/tetragon.sock" {
@@ -102,6 +102,8 @@ func TestInvalidSettingsNameTheVariable(t *testing.T) {
 		{map[string]string{"RAW_TOPIC_COMPRESSION": "brotli"}, "RAW_TOPIC_COMPRESSION"},
 		{map[string]string{"RAW_TOPIC_CREATE": "maybe"}, "RAW_TOPIC_CREATE"},
 		{map[string]string{"KAFKA_MAX_INFLIGHT": "0"}, "KAFKA_MAX_INFLIGHT"},
+		{map[string]string{"KAFKA_COMPRESSION_LEVEL": "0"}, "KAFKA_COMPRESSION_LEVEL"},
+		{map[string]string{"KAFKA_COMPRESSION": "gzip", "KAFKA_COMPRESSION_LEVEL": "12"}, "KAFKA_COMPRESSION_LEVEL"},
 		{map[string]string{"PUBLISH_GIVE_UP_AFTER": "-1s"}, "PUBLISH_GIVE_UP_AFTER"},
 		{map[string]string{"SHUTDOWN_TIMEOUT": "10ms"}, "SHUTDOWN_TIMEOUT"},
 		{map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},

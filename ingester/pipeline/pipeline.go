@@ -65,19 +65,20 @@ func New(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (*Pipe
 		return nil, err
 	}
 	pub := publish.New(publish.Options{
-		Kafka:        cfg.Kafka,
-		Producer:     cfg.Producer,
-		Topic:        cfg.RawTopic,
-		Create:       cfg.RawTopicCreate,
-		Spec:         cfg.TopicSpec(),
-		MaxInflight:  cfg.MaxInflight,
-		GiveUpAfter:  cfg.PublishGiveUpAfter,
-		ConnectMin:   250 * time.Millisecond,
-		ConnectMax:   cfg.KafkaConnectBackoff,
-		RetryMin:     100 * time.Millisecond,
-		RetryMax:     5 * time.Second,
-		CloseTimeout: closeGrace(cfg.ShutdownTimeout),
-		ClientID:     cfg.Kafka.ClientID,
+		Kafka:            cfg.Kafka,
+		Producer:         cfg.Producer,
+		Topic:            cfg.RawTopic,
+		Create:           cfg.RawTopicCreate,
+		Spec:             cfg.TopicSpec(),
+		MaxInflight:      cfg.MaxInflight,
+		CompressionLevel: cfg.CompressionLevel,
+		GiveUpAfter:      cfg.PublishGiveUpAfter,
+		ConnectMin:       250 * time.Millisecond,
+		ConnectMax:       cfg.KafkaConnectBackoff,
+		RetryMin:         100 * time.Millisecond,
+		RetryMax:         5 * time.Second,
+		CloseTimeout:     closeGrace(cfg.ShutdownTimeout),
+		ClientID:         cfg.Kafka.ClientID,
 	}, m, log)
 	metrics.QueueDepth(reg, func() float64 { return float64(q.Len()) })
 	metrics.Inflight(reg, func() float64 { return float64(pub.Inflight()) })

@@ -61,6 +61,8 @@ type Options struct {
 	// auto-creation). False: wait for someone else to create it.
 	Create bool
 	Spec   kafkaclient.TopicSpec
+	// CompressionLevel overrides the codec's default level (0 keeps it).
+	CompressionLevel int
 	// MaxInflight bounds events handed to the producer and not yet resolved.
 	MaxInflight int
 	// GiveUpAfter drops an event whose delivery has failed with retriable
@@ -227,6 +229,9 @@ func (p *Publisher) tryConnect() error {
 	}
 	if err := kafkaclient.ApplyProducer(sc, p.opts.Producer); err != nil {
 		return err
+	}
+	if p.opts.CompressionLevel != 0 {
+		sc.Producer.CompressionLevel = p.opts.CompressionLevel
 	}
 	// Fail an attempt fast: connect() retries with its own backoff (and
 	// readiness and a metric show it), and undelivered events are resent.

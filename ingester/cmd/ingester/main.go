@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -43,6 +45,11 @@ func run(cfg *config.Config) error {
 	srv := telemetry.NewServer(reg, log)
 	srv.Ready("tetragon", p.TetragonReady)
 	srv.Ready("kafka", p.KafkaReady)
+	if cfg.DebugPprof {
+		srv.Handle("/debug/pprof/", http.HandlerFunc(pprof.Index))
+		srv.Handle("/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
+		srv.Handle("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
+	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTP.Addr, err)

@@ -35,19 +35,23 @@ type Options struct {
 	// DupRatio sends this share of events twice (same bytes).
 	DupRatio float64
 	Seed     int64
+	// CountOnly keeps no copy of sent events (load runs): Sent is empty,
+	// SentCount still counts.
+	CountOnly bool
 }
 
 // Sim is a running simulator.
 type Sim struct {
-	t    testing.TB
-	opts Options
-	sock string
+	fatalf func(format string, args ...any)
+	opts   Options
+	sock   string
 
-	mu   sync.Mutex
-	srv  *grpc.Server
-	gen  *generate.Generator
-	rng  *rand.Rand
-	sent []source.Event
+	mu    sync.Mutex
+	srv   *grpc.Server
+	gen   *generate.Generator
+	rng   *rand.Rand
+	sent  []source.Event
+	nsent int
 	// pending is a duplicate still to send.
 	pending *source.Event
 	reqs    []*tetragon.GetEventsRequest
@@ -56,23 +60,33 @@ type Sim struct {
 // Start starts a simulator; it stops at test cleanup.
 func Start(t testing.TB, o Options) *Sim {
 	t.Helper()
+	dir, err := os.MkdirTemp("", "sim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	s, err := Serve(filepath.Join(dir, "tetragon.sock"), o, t.Fatalf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Serve starts a simulator on the unix socket sock outside a test (a load
+// run's separate process); fatalf reports errors of later calls.
+func Serve(sock string, o Options, fatalf func(string, ...any)) (*Sim, error) {
 	cfg := generate.DefaultConfig()
 	if o.Seed != 0 {
 		cfg.Seed = o.Seed
 	}
 	gen, err := generate.New(cfg)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "sim")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	s := &Sim{t: t, opts: o, sock: filepath.Join(dir, "tetragon.sock"), gen: gen, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 7))}
+	s := &Sim{fatalf: fatalf, opts: o, sock: sock, gen: gen, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 7))}
 	s.Start()
-	t.Cleanup(s.Stop)
-	return s
+	return s, nil
 }
 
 // Addr is the TETRAGON_ADDR of the simulator.
@@ -80,7 +94,6 @@ func (s *Sim) Addr() string { return "unix://" + s.sock }
 
 // Start serves again (after Stop) on the same socket, continuing the stream.
 func (s *Sim) Start() {
-	s.t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.srv != nil {
@@ -89,7 +102,7 @@ func (s *Sim) Start() {
 	_ = os.Remove(s.sock)
 	ln, err := net.Listen("unix", s.sock)
 	if err != nil {
-		s.t.Fatalf("sim listen: %v", err)
+		s.fatalf("sim listen: %v", err)
 	}
 	srv := grpc.NewServer(grpc.ForceServerCodecV2(rawCodec{encoding.GetCodecV2(proto.Name)}))
 	srv.RegisterService(&serviceDesc, s)
@@ -115,17 +128,17 @@ func (s *Sim) Sent() []source.Event {
 	return append([]source.Event(nil), s.sent...)
 }
 
-// SentCount is len(Sent()) without the copy.
+// SentCount is the number of events sent.
 func (s *Sim) SentCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.sent)
+	return s.nsent
 }
 
 // Finish stops sending new events (streams stay open); Sent is final after it.
 func (s *Sim) Finish() {
 	s.mu.Lock()
-	s.opts.Count = len(s.sent)
+	s.opts.Count = s.nsent
 	if s.pending != nil {
 		s.pending = nil
 	}
@@ -141,11 +154,10 @@ func (s *Sim) Requests() []*tetragon.GetEventsRequest {
 
 // WaitSent waits until n events were sent.
 func (s *Sim) WaitSent(n int, timeout time.Duration) {
-	s.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for s.SentCount() < n {
 		if time.Now().After(deadline) {
-			s.t.Fatalf("sim sent %d of %d events in %s", s.SentCount(), n, timeout)
+			s.fatalf("sim sent %d of %d events in %s", s.SentCount(), n, timeout)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -155,7 +167,7 @@ func (s *Sim) WaitSent(n int, timeout time.Duration) {
 func (s *Sim) next() (source.Event, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.opts.Count > 0 && len(s.sent) >= s.opts.Count {
+	if s.opts.Count > 0 && s.nsent >= s.opts.Count {
 		return source.Event{}, false, nil
 	}
 	if s.pending != nil {
@@ -175,7 +187,10 @@ func (s *Sim) next() (source.Event, bool, error) {
 
 func (s *Sim) record(ev source.Event) {
 	s.mu.Lock()
-	s.sent = append(s.sent, ev)
+	s.nsent++
+	if !s.opts.CountOnly {
+		s.sent = append(s.sent, ev)
+	}
 	s.mu.Unlock()
 }
 
@@ -194,15 +209,12 @@ func (s *Sim) getEvents(req *tetragon.GetEventsRequest, stream grpc.ServerStream
 	s.reqs = append(s.reqs, req)
 	s.mu.Unlock()
 	var tick *time.Ticker
-	var perTick int
+	begin := time.Now()
+	streamSent := 0
 	if s.opts.Rate > 0 {
-		// Send in small bursts every millisecond-ish: precise enough, cheap.
-		interval := time.Millisecond
-		perTick = max(1, s.opts.Rate/1000)
-		if s.opts.Rate < 1000 {
-			interval = time.Second / time.Duration(s.opts.Rate)
-		}
-		tick = time.NewTicker(interval)
+		// Every millisecond, send what the rate says is due since the
+		// stream began: late ticks catch up, so the average rate holds.
+		tick = time.NewTicker(time.Millisecond)
 		defer tick.Stop()
 	}
 	for {
@@ -213,9 +225,10 @@ func (s *Sim) getEvents(req *tetragon.GetEventsRequest, stream grpc.ServerStream
 			case <-stream.Context().Done():
 				return nil
 			}
-			n = perTick
+			n = int(time.Since(begin).Seconds()*float64(s.opts.Rate)) - streamSent
 		}
 		for range n {
+			streamSent++
 			ev, ok, err := s.next()
 			if err != nil {
 				return err
