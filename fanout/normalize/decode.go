@@ -71,9 +71,14 @@ func Decode(raw []byte, ev *tetragon.GetEventsResponse) error {
 	if err := proto.Unmarshal(raw, ev); err != nil {
 		return &DecodeError{Reason: ReasonUndecodable, Err: err}
 	}
-	if ev.Event == nil && ev.NodeName == "" && ev.Time == nil && ev.ClusterName == "" &&
-		len(ev.NodeLabels) == 0 && ev.AggregationInfo == nil && len(ev.ProtoReflect().GetUnknown()) == 0 {
+	if isEmpty(ev) {
 		return errEmpty
 	}
 	return nil
+}
+
+// isEmpty: nothing at all was decoded.
+func isEmpty(ev *tetragon.GetEventsResponse) bool {
+	return ev.Event == nil && ev.NodeName == "" && ev.Time == nil && ev.ClusterName == "" &&
+		len(ev.NodeLabels) == 0 && ev.AggregationInfo == nil && len(ev.ProtoReflect().GetUnknown()) == 0
 }
