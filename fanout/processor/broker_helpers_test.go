@@ -230,11 +230,11 @@ func (p *inproc) waitReady(timeout time.Duration) {
 	})
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-func producerConfig(t *testing.T) *sarama.Config {
+func producerConfig(t testing.TB) *sarama.Config {
 	t.Helper()
 	sc := kafkatest.Config()
 	if err := kafkaclient.ApplyProducer(sc, kafkaclient.ProducerConfig{Compression: "lz4", BatchBytes: 1 << 20,
@@ -244,7 +244,7 @@ func producerConfig(t *testing.T) *sarama.Config {
 	return sc
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))

@@ -1,8 +1,3 @@
-// Package processor is the fanout's goka processor group: the group
-// definition, the callback (dedup, normalize, sample, route), emission
-// through one producer tied to the input commit, the DLQ, metrics,
-// readiness, and the Kafka plumbing goka needs (configs for every client,
-// the table changelog, waiting for the raw topic, the start offset).
 package processor
 
 import (

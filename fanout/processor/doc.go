@@ -1,0 +1,65 @@
+// Package processor is the fanout's goka processor group: the group
+// definition (Graph), the callback (Pipeline: dedup, normalize, sample,
+// route), emission through one producer tied to the input commit, the DLQ,
+// metrics, readiness, and the Kafka plumbing goka needs (Runner: configs for
+// every goka client, the table changelog, waiting for the raw topic, the
+// start offset, restarts).
+//
+// # Delivery guarantees
+//
+// At least once, with duplicates from upstream removed within DEDUP_WINDOW:
+//
+//   - Every output (emit or DLQ) is tied to its input message with
+//     ctx.DeferCommit(); goka marks the input only when all of its writes
+//     (table entry, outputs) are acked.
+//   - goka marks messages as they finish, in any order, and sarama commits
+//     the highest mark: a dropped duplicate, or an output acked early, would
+//     commit past an earlier message still in flight (TestBrokerCommitOrder
+//     shows goka v1.1.16 doing exactly that). fanout/commit wraps the
+//     consumer group so only the finished prefix of each partition, in
+//     delivery order, is committed.
+//   - A crash loses nothing: what was not committed is replayed. Replayed
+//     messages find their own table entry (same partition and offset) and
+//     are emitted again with the same key and tf-raw; a consumer that needs
+//     exactly once drops outputs whose (key, tf-raw) it has seen.
+//   - A clean shutdown (SIGTERM) waits for in-flight outputs (goka allows
+//     60s), commits and leaves the group: a restart repeats nothing.
+//
+// # Failures
+//
+//   - Raw bytes that do not decode, an empty value, a missing key: DLQ with
+//     tf-error-reason (undecodable, empty_event, missing_event_id).
+//   - An output topic that cannot be created: the default topic; if that
+//     fails too, DLQ (topic_unavailable, retryable with dlq-redrive). A
+//     template over its topic cap goes to the default topic (counted as
+//     fanout_events_rerouted_total{reason="topic_cap"}).
+//   - An output the broker refuses for good (too large, invalid record):
+//     the raw message goes to the DLQ (output_rejected).
+//   - An output or DLQ write that fails after the producer's retries
+//     (broker down, not enough in-sync replicas): NOT committed. The
+//     callback's deferred commit fails, goka stops the processor, and the
+//     Runner starts a new one from the last commit after a backoff
+//     (fanout_processor_restarts_total). Nothing is skipped; the pipeline
+//     waits for Kafka rather than dropping.
+//
+// # The dedup table
+//
+// <group>-table, co-partitioned with the raw topic, created by the fanout
+// with cleanup.policy=compact,delete, retention.ms = DEDUP_WINDOW +
+// TABLE_RETENTION_MARGIN and segment.ms = DEDUP_WINDOW/4; goka is set to
+// fail on any difference. Entries are ~15 bytes plus the 32-byte id. Local
+// storage: memory (about 175 bytes per entry: 10k events/s and a 10m
+// window are 6M entries, about 1 GB over the replicas, each holding its
+// partitions' share, or all of them with HOT_STANDBY) rebuilt from the
+// changelog whenever a partition is assigned (fanout_table_recovery_seconds;
+// BenchmarkBrokerTableRecovery), or leveldb under STATE_DIR/<group>/<REPLICA_ID>
+// on a persistent volume, which only catches up. Expired entries read as
+// absent and are swept every TABLE_SWEEP_INTERVAL.
+//
+// If a raw producer partitions by another hash than goka's (FNV-1a), each
+// table write carries the raw partition in a header and goes to that
+// changelog partition, so dedup is unaffected; goka's Processor.Get would
+// look in the wrong partition, which is why the query UI (/query/) searches
+// every local partition instead (fanout_raw_partition_mismatch_total counts
+// such messages).
+package processor
