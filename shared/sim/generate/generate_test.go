@@ -16,6 +16,9 @@ import (
 // that the metadata the server filters on agrees with the decoded event.
 func decode(t *testing.T, ev source.Event) *tetragon.GetEventsResponse {
 	t.Helper()
+	if len(ev.Bytes) != cap(ev.Bytes) {
+		t.Fatalf("%s: size computed as %d, encoded %d", ev.Type, cap(ev.Bytes), len(ev.Bytes))
+	}
 	var r tetragon.GetEventsResponse
 	if err := proto.Unmarshal(ev.Bytes, &r); err != nil {
 		t.Fatalf("unmarshal %s: %v", ev.Type, err)
