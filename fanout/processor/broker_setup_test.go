@@ -41,12 +41,13 @@ func TestBrokerWaitsForRawTopic(t *testing.T) {
 		t.Fatalf("fanout_raw_topic_missing %v after creation, want 0", got)
 	}
 	// the changelog is co-partitioned and bounded
-	cfg, err := a.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: e.group + "-table"})
-	if err != nil {
-		t.Fatal(err)
+	res, err := a.DescribeConfigs([]*sarama.ConfigResource{{Type: sarama.TopicResource, Name: e.group + "-table"}},
+		sarama.DescribeConfigsOptions{})
+	if err != nil || len(res) != 1 {
+		t.Fatalf("describe table config: %v %v", res, err)
 	}
 	got := map[string]string{}
-	for _, c := range cfg {
+	for _, c := range res[0].Configs {
 		got[c.Name] = c.Value
 	}
 	// DEDUP_WINDOW 10m + margin 10m; segment a quarter of the window

@@ -52,7 +52,6 @@ type Runner struct {
 
 	proc       atomic.Pointer[goka.Processor]
 	rawMissing atomic.Bool
-	started    atomic.Bool
 	monitor    atomic.Pointer[http.Handler]
 	query      http.Handler
 	lockFile   *os.File
