@@ -183,10 +183,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		defer r.lockFile.Close()
 	}
 	cfg := r.cfg
-	parts, err := WaitRawTopic(ctx, r.log, r.connect, cfg.RawTopic, cfg.RawTopicWaitMax, func(missing bool) {
-		r.rawMissing.Store(missing)
-		r.m.RawMissing.Set(map[bool]float64{true: 1, false: 0}[missing])
-	})
+	parts, err := r.waitRaw(ctx)
 	if err != nil {
 		return nil // ctx ended while waiting
 	}
@@ -227,8 +224,16 @@ func (r *Runner) Run(ctx context.Context) error {
 
 	b := backoff.New(time.Second, cfg.RestartBackoffMax)
 	for {
+		// The raw topic may have gone (deleted, recreated) while we ran.
+		n, err := r.waitRaw(ctx)
+		if err != nil {
+			return nil
+		}
+		if n != parts {
+			return errFatal{fmt.Errorf("raw topic %s now has %d partitions, the group's table %d: a group's raw topic must keep its partition count (start a new FANOUT_GROUP)", cfg.RawTopic, n, parts)}
+		}
 		started := time.Now()
-		err := r.runProcessor(ctx, pl)
+		err = r.runProcessor(ctx, pl)
 		if ctx.Err() != nil {
 			r.log.Info("processor stopped", "err", err)
 			return nil
@@ -249,6 +254,13 @@ func (r *Runner) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+func (r *Runner) waitRaw(ctx context.Context) (int32, error) {
+	return WaitRawTopic(ctx, r.log, r.connect, r.cfg.RawTopic, r.cfg.RawTopicWaitMax, func(missing bool) {
+		r.rawMissing.Store(missing)
+		r.m.RawMissing.Set(map[bool]float64{true: 1, false: 0}[missing])
+	})
 }
 
 // prepare creates the table changelog and the DLQ topic, and commits the
