@@ -7,6 +7,12 @@
 // encoding/json or protojson: protojson is the correctness reference in the
 // tests, not the encoder. Output is deterministic (fixed key order, map keys
 // sorted) so equal events give equal bytes.
+//
+// Two ways to decode: Decode (proto.Unmarshal into a fresh message; simple,
+// the event lives as long as you like, ~40 allocations per event) and
+// Decoder.Decode (generated, allocation-free, the event lives until the
+// next Decode on that Decoder). Both accept and reject the same inputs and
+// give equal events; Append and Extract work on either.
 package normalize
 
 import (

@@ -24,7 +24,8 @@ import (
 // next Decode on the same Decoder, and only while raw is not modified.
 // Finish with the event (Append, Extract, routing) before decoding the next
 // one; copy what must outlive it. A Decoder is not safe for concurrent use:
-// keep one per partition goroutine, or in a sync.Pool.
+// keep one per partition goroutine, or in a sync.Pool. It keeps the objects
+// of the largest event it has decoded (bounded by the Kafka message size).
 //
 // The decoder is generated (decode_gen.go, from internal/gendecode) from
 // the Tetragon API's descriptors; tests check that it yields exactly what

@@ -2,7 +2,6 @@ package normalize
 
 import (
 	"testing"
-	"time"
 
 	"github.com/cilium/tetragon/api/v1/tetragon"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -14,6 +13,10 @@ import (
 // op, so ns/op and allocs/op are per event.
 //
 //	go test -run '^$' -bench . -benchmem ./normalize/
+//
+// Each benchmark also reports cpu-ns/op: process CPU time (user+system,
+// GC workers included) per event. On a shared machine it is steadier than
+// ns/op, which counts time the process waited for a core.
 //
 // BenchmarkDecodeNormalize/* compares the full path (bytes in, JSON out)
 // with the protojson reference; BenchmarkEncode/* the encoders alone on
@@ -54,9 +57,25 @@ func BenchmarkDecodeNormalize(b *testing.B) {
 		buf := make([]byte, 0, 64<<10)
 		b.SetBytes(int64(bytesIn / len(raws)))
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		for i := range b.N {
 			ev := &tetragon.GetEventsResponse{}
 			if err := Decode(raws[i%len(raws)], ev); err != nil {
+				b.Fatal(err)
+			}
+			buf = Append(buf[:0], ev, metas[i%len(raws)])
+		}
+	})
+	b.Run("decoder", func(b *testing.B) {
+		// The generated Decoder: recycled messages, strings alias raw.
+		buf := make([]byte, 0, 64<<10)
+		d := NewDecoder()
+		b.SetBytes(int64(bytesIn / len(raws)))
+		b.ReportAllocs()
+		defer reportCPU(b)()
+		for i := range b.N {
+			ev, err := d.Decode(raws[i%len(raws)])
+			if err != nil {
 				b.Fatal(err)
 			}
 			buf = Append(buf[:0], ev, metas[i%len(raws)])
@@ -69,6 +88,7 @@ func BenchmarkDecodeNormalize(b *testing.B) {
 		ev := &tetragon.GetEventsResponse{}
 		b.SetBytes(int64(bytesIn / len(raws)))
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		for i := range b.N {
 			if err := Decode(raws[i%len(raws)], ev); err != nil {
 				b.Fatal(err)
@@ -80,6 +100,7 @@ func BenchmarkDecodeNormalize(b *testing.B) {
 		// The floor the struct-based path cannot go below.
 		b.SetBytes(int64(bytesIn / len(raws)))
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		for i := range b.N {
 			ev := &tetragon.GetEventsResponse{}
 			if err := proto.Unmarshal(raws[i%len(raws)], ev); err != nil {
@@ -90,6 +111,7 @@ func BenchmarkDecodeNormalize(b *testing.B) {
 	b.Run("protojson", func(b *testing.B) {
 		b.SetBytes(int64(bytesIn / len(raws)))
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		for i := range b.N {
 			ev := &tetragon.GetEventsResponse{}
 			if err := proto.Unmarshal(raws[i%len(raws)], ev); err != nil {
@@ -107,12 +129,14 @@ func BenchmarkEncode(b *testing.B) {
 	b.Run("append", func(b *testing.B) {
 		buf := make([]byte, 0, 64<<10)
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		for i := range b.N {
 			buf = Append(buf[:0], evs[i%len(evs)], metas[i%len(evs)])
 		}
 	})
 	b.Run("protojson", func(b *testing.B) {
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		for i := range b.N {
 			if _, err := protojson.Marshal(evs[i%len(evs)]); err != nil {
 				b.Fatal(err)
@@ -124,63 +148,8 @@ func BenchmarkEncode(b *testing.B) {
 func BenchmarkExtract(b *testing.B) {
 	_, evs, _ := benchFixtures(b)
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for i := range b.N {
 		_ = Extract(evs[i%len(evs)])
 	}
-}
-
-// BenchmarkInterleaved runs ours and the protojson reference on the same
-// event in the same iteration and reports each one's time per event and
-// the ratio. Interleaving makes the ratio robust on a shared machine where
-// load shifts between two separate sub-benchmarks.
-//
-//	go test -run '^$' -bench Interleaved -benchmem ./normalize/
-func BenchmarkInterleaved(b *testing.B) {
-	raws, evs, metas := benchFixtures(b)
-	b.Run("decode+normalize-vs-unmarshal+protojson", func(b *testing.B) {
-		buf := make([]byte, 0, 64<<10)
-		var ours, ref time.Duration
-		for i := range b.N {
-			raw, m := raws[i%len(raws)], metas[i%len(raws)]
-			t0 := time.Now()
-			ev := &tetragon.GetEventsResponse{}
-			if err := Decode(raw, ev); err != nil {
-				b.Fatal(err)
-			}
-			buf = Append(buf[:0], ev, m)
-			t1 := time.Now()
-			ev2 := &tetragon.GetEventsResponse{}
-			if err := proto.Unmarshal(raw, ev2); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := protojson.Marshal(ev2); err != nil {
-				b.Fatal(err)
-			}
-			t2 := time.Now()
-			ours += t1.Sub(t0)
-			ref += t2.Sub(t1)
-		}
-		b.ReportMetric(float64(ours.Nanoseconds())/float64(b.N), "ours-ns/event")
-		b.ReportMetric(float64(ref.Nanoseconds())/float64(b.N), "protojson-ns/event")
-		b.ReportMetric(float64(ref)/float64(ours), "x-faster")
-	})
-	b.Run("append-vs-protojson.Marshal", func(b *testing.B) {
-		buf := make([]byte, 0, 64<<10)
-		var ours, ref time.Duration
-		for i := range b.N {
-			ev, m := evs[i%len(evs)], metas[i%len(evs)]
-			t0 := time.Now()
-			buf = Append(buf[:0], ev, m)
-			t1 := time.Now()
-			if _, err := protojson.Marshal(ev); err != nil {
-				b.Fatal(err)
-			}
-			t2 := time.Now()
-			ours += t1.Sub(t0)
-			ref += t2.Sub(t1)
-		}
-		b.ReportMetric(float64(ours.Nanoseconds())/float64(b.N), "ours-ns/event")
-		b.ReportMetric(float64(ref.Nanoseconds())/float64(b.N), "protojson-ns/event")
-		b.ReportMetric(float64(ref)/float64(ours), "x-faster")
-	})
 }
