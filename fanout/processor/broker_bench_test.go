@@ -92,3 +92,22 @@ func BenchmarkBrokerTableRecovery(b *testing.B) {
 	b.ReportMetric(float64(b.N)/took.Seconds(), "entries/s")
 	b.ReportMetric(sum/count, "s/partition")
 }
+
+// BenchmarkBrokerThroughput is the whole fanout on a real broker: b.N raw
+// exec events on 4 partitions, one replica (memory table), from start to
+// the last output. Reports events/s; CPU per event is in the profile.
+//
+//	KAFKA_BROKERS=... go test -run x -bench Throughput -benchtime 50000x ./processor
+func BenchmarkBrokerThroughput(b *testing.B) {
+	e := newEnv(b, 4)
+	orig := events(0, b.N)
+	e.produce(orig)
+	b.ResetTimer()
+	start := time.Now()
+	p := e.start("bench", map[string]string{"KAFKA_LINGER": "5ms"}, Options{})
+	waitFor(b, 10*time.Minute, "all outputs", func() bool { return e.outputCount() >= int64(b.N) })
+	took := time.Since(start)
+	b.StopTimer()
+	_ = p.stop()
+	b.ReportMetric(float64(b.N)/took.Seconds(), "events/s")
+}

@@ -139,7 +139,7 @@ func (s *gateSink) Send(m *sarama.ProducerMessage, done func(error)) {
 
 // env is one test's topics and group on the shared broker.
 type env struct {
-	t          *testing.T
+	t          testing.TB
 	brokers    []string
 	raw        string
 	group      string
@@ -149,7 +149,7 @@ type env struct {
 	partitions int
 }
 
-func newEnv(t *testing.T, partitions int) *env {
+func newEnv(t testing.TB, partitions int) *env {
 	t.Helper()
 	brokers := kafkatest.Brokers(t)
 	raw := kafkatest.CreateTopic(t, brokers, partitions, nil)
@@ -185,7 +185,7 @@ func (e *env) vars(replica string, extra map[string]string) map[string]string {
 
 // inproc is a Runner in this process.
 type inproc struct {
-	t      *testing.T
+	t      testing.TB
 	r      *Runner
 	cancel context.CancelFunc
 	done   chan error
@@ -251,7 +251,7 @@ func (w testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -373,7 +373,7 @@ func (e *env) committed(p int32) int64 {
 // id (a repeat with the same tf-raw is a re-emit after a crash; one with
 // another tf-raw would be a duplicate that slipped through). It returns how
 // many outputs were re-emits.
-func checkOutputs(t *testing.T, originals []rawMsg, outs []kafkatest.Message) (repeats int) {
+func checkOutputs(t testing.TB, originals []rawMsg, outs []kafkatest.Message) (repeats int) {
 	t.Helper()
 	want := make(map[string]string, len(originals))
 	for _, m := range originals {
@@ -405,7 +405,7 @@ func checkOutputs(t *testing.T, originals []rawMsg, outs []kafkatest.Message) (r
 
 // child is the fanout in a subprocess (the test binary, see TestMain).
 type child struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	addr string
 	out  *lockedBuffer
@@ -428,7 +428,7 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

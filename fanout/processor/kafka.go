@@ -232,6 +232,38 @@ func EnsureTable(a *Admin, cfg *fanoutcfg.Config, partitions int32) (bool, error
 	return created, nil
 }
 
+// WaitTopicReady waits until every partition of a topic just created has a
+// leader, so goka's first offset lookups do not meet NOT_LEADER errors.
+func WaitTopicReady(a *Admin, topic string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := a.Client.RefreshMetadata(topic)
+		if err == nil {
+			var parts []int32
+			if parts, err = a.Client.Partitions(topic); err == nil && len(parts) == 0 {
+				err = fmt.Errorf("no partitions yet")
+			}
+			for _, p := range parts {
+				if _, lerr := a.Client.Leader(topic, p); lerr != nil {
+					err = lerr
+					break
+				}
+				if _, oerr := a.Client.GetOffset(topic, p, sarama.OffsetNewest); oerr != nil {
+					err = oerr
+					break
+				}
+			}
+		}
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("topic %s not ready after %s: %w", topic, timeout, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // ResolveStartTime makes a NEW group start at the first offsets at or
 // after t: when the group has no committed offset on any partition, it
 // commits, per partition, the offset Kafka finds for t (ListOffsets by

@@ -297,6 +297,11 @@ func (r *Runner) prepareOnce(parts int32) error {
 	if _, _, err := kafkaclient.EnsureTopic(a.Admin, r.cfg.DLQTopic, r.cfg.OutputSpec()); err != nil {
 		return err
 	}
+	for _, topic := range []string{r.cfg.TableTopic(), r.cfg.DLQTopic} {
+		if err := WaitTopicReady(a, topic, 30*time.Second); err != nil {
+			return err
+		}
+	}
 	if t := r.cfg.Start().Time; !t.IsZero() {
 		done, err := ResolveStartTime(a, r.cfg.Group, r.cfg.RawTopic, parts, t)
 		if err != nil {
