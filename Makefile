@@ -78,3 +78,36 @@ clean:
 	-$(KAFKA_SH) stop
 	-KAFKA_DATA_DIR=$(TEST_KAFKA_DATA_DIR) $(KAFKA_SH) stop
 	rm -rf bin .local/kafka/data $(TEST_KAFKA_DATA_DIR)
+
+# Container images, one per binary (deployments/docker/<name>.Dockerfile),
+# tagged $(IMAGE_REPO)/<name>:$(IMAGE_TAG) with the tag stamped as the version.
+# With docker buildx: a multi-arch build for $(IMAGE_PLATFORMS); IMAGE_PUSH=1
+# pushes it, a single platform is loaded into the local engine, several
+# without IMAGE_PUSH stay in the build cache. Without buildx: a plain docker
+# BuildKit build for the engine's platform (the Dockerfiles use cache mounts
+# and BUILDPLATFORM, so the legacy builder cannot build them). Needs a Docker
+# engine (not used by CI).
+IMAGE_REPO ?= tetragon-fanout
+IMAGE_TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
+IMAGE_PUSH ?=
+
+.PHONY: images
+images:
+	@command -v docker >/dev/null || { echo "images: docker not found (needs a Docker engine)" >&2; exit 2; }
+	@for name in ingester fanout tetragon-sim; do \
+		ref="$(IMAGE_REPO)/$$name:$(IMAGE_TAG)"; \
+		args=(-f "deployments/docker/$$name.Dockerfile" --build-arg "VERSION=$(IMAGE_TAG)" -t "$$ref"); \
+		if docker buildx version >/dev/null 2>&1; then \
+			out=(); \
+			if [[ -n "$(IMAGE_PUSH)" ]]; then out=(--push); \
+			elif [[ "$(IMAGE_PLATFORMS)" != *,* ]]; then out=(--load); \
+			else echo "images: $$ref for $(IMAGE_PLATFORMS) stays in the build cache (IMAGE_PUSH=1 to push)"; fi; \
+			echo "docker buildx build --platform $(IMAGE_PLATFORMS) $${out[*]} $${args[*]} ."; \
+			docker buildx build --platform "$(IMAGE_PLATFORMS)" "$${out[@]}" "$${args[@]}" .; \
+		else \
+			echo "DOCKER_BUILDKIT=1 docker build $${args[*]} . (no buildx: engine platform only)"; \
+			DOCKER_BUILDKIT=1 docker build "$${args[@]}" .; \
+			if [[ -n "$(IMAGE_PUSH)" ]]; then docker push "$$ref"; fi; \
+		fi; \
+	done
