@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/cilium/tetragon/api/v1/tetragon"
 	"github.com/lovoo/goka"
 
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/dedup"
@@ -58,7 +57,7 @@ type Pipeline struct {
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
 
-	events sync.Pool
+	decoders sync.Pool
 }
 
 // knownTypes are the values fanout_events_consumed_total{type} may take.
@@ -121,12 +120,16 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 	}
 
 	start := time.Now()
-	ev, _ := p.events.Get().(*tetragon.GetEventsResponse)
-	if ev == nil {
-		ev = new(tetragon.GetEventsResponse)
+	// The allocation-free decoder: ev and its strings are valid until the
+	// decoder's next use, so everything that outlives this call (the JSON
+	// value) is written before the decoder goes back to the pool.
+	dec, _ := p.decoders.Get().(*normalize.Decoder)
+	if dec == nil {
+		dec = normalize.NewDecoder()
 	}
-	defer p.events.Put(ev)
-	if err := normalize.Decode(raw, ev); err != nil {
+	defer p.decoders.Put(dec)
+	ev, err := dec.Decode(raw)
+	if err != nil {
 		reason := normalize.Reason(err)
 		if reason == "" {
 			reason = normalize.ReasonUndecodable
