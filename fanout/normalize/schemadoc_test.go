@@ -95,30 +95,19 @@ func renderDoc(s map[string]any, order map[string][]string) []byte {
 	defs := s["$defs"].(map[string]any)
 	fmt.Fprintf(&b, "# Normalized event schema v1\n\n")
 	fmt.Fprintf(&b, "Generated from `fanout/normalize/%s` by `go test -update ./normalize/` (in `fanout/`); edit the schema, not this file.\n\n", schemaFile)
-	fmt.Fprintf(&b, "%s\n\n", s["description"])
-	fmt.Fprintf(&b, "## Top level\n\n")
-	props := s["properties"].(map[string]any)
-	var typeObjs []string
-	writeTable(&b, props, order["/properties"], s["required"])
-	for _, k := range order["/properties"] {
-		if p := props[k].(map[string]any); p["type"] == "object" && p["properties"] != nil {
-			typeObjs = append(typeObjs, k)
-		}
-	}
-	for _, k := range typeObjs {
-		p := props[k].(map[string]any)
-		fmt.Fprintf(&b, "\n## `%s`\n\n%s\n\n", k, p["description"])
-		writeTable(&b, p["properties"].(map[string]any), order["/properties/"+k+"/properties"], p["required"])
-	}
+	fmt.Fprintf(&b, "%s\n", s["description"])
+	renderObject(&b, "Top level", "", s, order, "")
 	for _, name := range order["/$defs"] {
 		def := defs[name].(map[string]any)
 		switch {
 		case def["properties"] != nil:
-			fmt.Fprintf(&b, "\n## %s\n\n%s\n\n", name, def["description"])
-			writeTable(&b, def["properties"].(map[string]any), order["/$defs/"+name+"/properties"], def["required"])
+			renderObject(&b, name, name, def, order, "/$defs/"+name)
+		case def["type"] == "array" && def["items"].(map[string]any)["properties"] != nil:
+			renderObject(&b, name+"[]", name+"[]", def["items"].(map[string]any), order, "/$defs/"+name+"/items")
 		case name == "arg":
 			fmt.Fprintf(&b, "\n## arg\n\n%s\n\n| type | value key holds | description |\n|---|---|---|\n", def["description"])
-			for _, o := range def["oneOf"].([]any) {
+			var nested []int
+			for i, o := range def["oneOf"].([]any) {
 				o := o.(map[string]any)
 				ps := o["properties"].(map[string]any)
 				kind := ps["type"].(map[string]any)["const"].(string)
@@ -128,12 +117,46 @@ func renderDoc(s map[string]any, order map[string][]string) []byte {
 				if ok {
 					typ = typeOf(v)
 					desc = v["description"]
+					if v["properties"] != nil {
+						nested = append(nested, i)
+					}
 				}
 				fmt.Fprintf(&b, "| `%s` | %s | %s |\n", kind, typ, cell(desc))
+			}
+			for _, i := range nested {
+				o := def["oneOf"].([]any)[i].(map[string]any)
+				kind := o["properties"].(map[string]any)["type"].(map[string]any)["const"].(string)
+				v := o["properties"].(map[string]any)[kind].(map[string]any)
+				renderObject(&b, "arg `"+kind+"`", "", v, order, fmt.Sprintf("/$defs/arg/oneOf/%d/properties/%s", i, kind))
 			}
 		}
 	}
 	return b.Bytes()
+}
+
+// renderObject writes one object's table, then a section for each inline
+// object among its fields (named by dotted path).
+func renderObject(b *bytes.Buffer, title, path string, obj map[string]any, order map[string][]string, ptr string) {
+	fmt.Fprintf(b, "\n## %s\n\n", title)
+	if d, ok := obj["description"].(string); ok && path != "" {
+		fmt.Fprintf(b, "%s\n\n", d)
+	}
+	props := obj["properties"].(map[string]any)
+	keys := order[ptr+"/properties"]
+	writeTable(b, props, keys, obj["required"])
+	for _, k := range keys {
+		p := props[k].(map[string]any)
+		sub := k
+		if path != "" {
+			sub = path + "." + k
+		}
+		if p["type"] == "object" && p["properties"] != nil {
+			renderObject(b, "`"+sub+"`", sub, p, order, ptr+"/properties/"+k)
+		}
+		if it, ok := p["items"].(map[string]any); ok && it["type"] == "object" && it["properties"] != nil {
+			renderObject(b, "`"+sub+"[]`", sub+"[]", it, order, ptr+"/properties/"+k+"/items")
+		}
+	}
 }
 
 func writeTable(b *bytes.Buffer, props map[string]any, order []string, required any) {
