@@ -1,14 +1,15 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,12 +19,51 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tetragon-fanout/tetragon-fanout/ingester/config"
-	"github.com/tetragon-fanout/tetragon-fanout/ingester/internal/simtest"
 	"github.com/tetragon-fanout/tetragon-fanout/ingester/metrics"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/eventid"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkatest"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/sim"
 )
+
+// startSim starts the Tetragon simulator (shared/sim) on a unix socket;
+// it closes at cleanup.
+func startSim(t *testing.T, cfg sim.Config) *sim.Server {
+	t.Helper()
+	base := sim.DefaultConfig()
+	base.Events, base.Rate, base.DupRatio, base.Record, base.Seed = cfg.Events, cfg.Rate, cfg.DupRatio, cfg.Record, cfg.Seed
+	base.OnSend = cfg.OnSend
+	if base.Seed == 0 {
+		base.Seed = 1
+	}
+	base.StopTimeout = 2 * time.Second
+	if cfg.StopTimeout > 0 {
+		base.StopTimeout = cfg.StopTimeout
+	}
+	base.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := sim.New(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "sim") // t.TempDir paths can exceed a socket path's 108 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); _ = os.RemoveAll(dir) })
+	if err := s.Start("unix://" + filepath.Join(dir, "tetragon.sock")); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// delivered is how many events the simulator wrote to our streams.
+func delivered(s *sim.Server) float64 {
+	var n uint64
+	for _, c := range s.Stats().Clients {
+		n += c.Delivered
+	}
+	return float64(n)
+}
 
 type run struct {
 	p    *Pipeline
@@ -32,10 +72,10 @@ type run struct {
 }
 
 // start runs a pipeline against sim and brokers, on a fresh raw topic.
-func start(t *testing.T, sim *simtest.Sim, brokers []string, topic string, extra map[string]string) *run {
+func start(t *testing.T, s *sim.Server, brokers []string, topic string, extra map[string]string) *run {
 	t.Helper()
 	env := map[string]string{
-		"TETRAGON_ADDR":               sim.Addr(),
+		"TETRAGON_ADDR":               s.Target(),
 		"TETRAGON_RECONNECT_MIN":      "50ms",
 		"TETRAGON_RECONNECT_MAX":      "400ms",
 		"KAFKA_BROKERS":               strings.Join(brokers, ","),
@@ -142,15 +182,17 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 }
 
 // Every event the sim sends arrives once, unchanged, keyed by its id, with
-// the headers; injected duplicates arrive with equal keys.
+// the headers; the sim's duplicates (--dup-ratio 0.1, re-marshalled as a
+// second stream would send them) arrive with equal keys.
 func TestDeliveryExactlyOnce(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
-	const n = 3000
-	sim := simtest.Start(t, simtest.Options{Count: n, DupRatio: 0.1})
+	const distinct = 3000
+	s := startSim(t, sim.Config{Events: distinct, DupRatio: 0.1, Record: true})
+	n := distinct + int(sim.ExpectedDuplicates(distinct, 0.1))
 	topic := kafkatest.TopicName(t)
 	before := time.Now().UnixNano()
-	r := start(t, sim, brokers, topic, nil)
-	waitFor(t, "all events published", 60*time.Second, func() bool { return r.published() >= n })
+	r := start(t, s, brokers, topic, nil)
+	waitFor(t, "all events published", 60*time.Second, func() bool { return r.published() >= float64(n) })
 	if err := r.p.TetragonReady(); err != nil {
 		t.Fatalf("tetragon not ready while streaming: %v", err)
 	}
@@ -158,29 +200,33 @@ func TestDeliveryExactlyOnce(t *testing.T) {
 		t.Fatalf("kafka not ready while publishing: %v", err)
 	}
 	r.shutdown(t)
-	if got := r.published(); got != n {
+	if got := r.published(); got != float64(n) {
 		t.Fatalf("published %v, want %d", got, n)
 	}
 	if d := r.dropped(); len(d) > 0 {
 		t.Fatalf("dropped %v", d)
 	}
 
-	sent := sim.Sent()
-	wantKeys := map[string]int{}
-	byKey := map[string][]byte{}
+	// What the sim sent, by key: the decoded events (a duplicate's bytes
+	// may differ from the original's, its content may not).
+	sent := map[string][]*tetragon.GetEventsResponse{}
 	dups := 0
-	for _, ev := range sent {
-		id, _, err := eventid.FromBytes(ev.Bytes)
+	for _, rec := range s.Records() {
+		ev, err := rec.Decode()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if wantKeys[id.String()]++; wantKeys[id.String()] == 2 {
+		id, _, err := eventid.FromBytes(rec.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent[id.String()] = append(sent[id.String()], ev)
+		if rec.Dup {
 			dups++
 		}
-		byKey[id.String()] = ev.Bytes
 	}
-	if dups < n/20 {
-		t.Fatalf("only %d duplicates injected", dups)
+	if len(sent) != distinct || dups != n-distinct || dups < distinct/20 {
+		t.Fatalf("sim sent %d distinct ids and %d duplicates", len(sent), dups)
 	}
 	msgs := kafkatest.ConsumeAll(t, brokers, topic, n, 30*time.Second)
 	if len(msgs) != n {
@@ -191,22 +237,16 @@ func TestDeliveryExactlyOnce(t *testing.T) {
 	for _, m := range msgs {
 		k := string(m.Key)
 		gotKeys[k]++
-		want, ok := byKey[k]
+		want, ok := sent[k]
 		if !ok {
 			t.Fatalf("key %s was never sent", k)
 		}
-		if !bytes.Equal(m.Value, want) {
-			t.Fatalf("%s: bytes differ from what the sim sent", k)
-		}
-		var got, orig tetragon.GetEventsResponse
+		var got tetragon.GetEventsResponse
 		if err := proto.Unmarshal(m.Value, &got); err != nil {
 			t.Fatalf("%s: %v", k, err)
 		}
-		if err := proto.Unmarshal(want, &orig); err != nil {
-			t.Fatal(err)
-		}
-		if !proto.Equal(&got, &orig) {
-			t.Fatalf("%s: decoded event differs", k)
+		if !proto.Equal(&got, want[0]) {
+			t.Fatalf("%s: decoded event differs from what the sim sent", k)
 		}
 		if id := eventid.FromResponse(&got); id.String() != k {
 			t.Fatalf("key %s, but the event's id is %s", k, id)
@@ -225,10 +265,21 @@ func TestDeliveryExactlyOnce(t *testing.T) {
 			t.Fatalf("%s: headers type=%q node=%q (want %q) format=%q ingest-ns=%q", k, typ, node, wantNode, format, ns)
 		}
 	}
-	for k, c := range wantKeys {
-		if gotKeys[k] != c {
-			t.Fatalf("key %s: %d messages, sent %d times", k, gotKeys[k], c)
+	for k, evs := range sent {
+		if gotKeys[k] != len(evs) {
+			t.Fatalf("key %s: %d messages, sent %d times", k, gotKeys[k], len(evs))
 		}
+	}
+	// Byte-for-byte: every message is exactly the bytes of a send.
+	sentBytes := map[string]int{}
+	for _, rec := range s.Records() {
+		sentBytes[string(rec.Bytes)]++
+	}
+	for _, m := range msgs {
+		if sentBytes[string(m.Value)] == 0 {
+			t.Fatalf("%s: value is not the bytes the sim sent", m.Key)
+		}
+		sentBytes[string(m.Value)]--
 	}
 	if len(types) < 8 {
 		t.Fatalf("only types %v arrived", types)
@@ -239,12 +290,13 @@ func TestDeliveryExactlyOnce(t *testing.T) {
 // with growing backoff, reconnects when it is back, and the backoff resets.
 func TestTetragonRestart(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
-	sim := simtest.Start(t, simtest.Options{Rate: 3000})
-	r := start(t, sim, brokers, kafkatest.TopicName(t), nil)
+	s := startSim(t, sim.Config{Rate: 3000})
+	addr := s.Target()
+	r := start(t, s, brokers, kafkatest.TopicName(t), nil)
 	m := r.p.m
 	waitFor(t, "events flowing", 30*time.Second, func() bool { return r.published() > 500 })
 
-	sim.Stop()
+	s.Stop()
 	waitFor(t, "disconnect noticed", 10*time.Second, func() bool { return metrics.Value(m.TetragonConnected) == 0 })
 	if r.p.TetragonReady() == nil {
 		t.Fatal("ready while Tetragon is down")
@@ -256,22 +308,31 @@ func TestTetragonRestart(t *testing.T) {
 		t.Fatalf("reconnects = %v", reconnects)
 	}
 
-	sim.Start()
+	if err := s.Start(addr); err != nil {
+		t.Fatal(err)
+	}
 	got := r.received()
 	waitFor(t, "reconnected", 10*time.Second, func() bool { return metrics.Value(m.TetragonConnected) == 1 && r.received() > got+300 })
 	if err := r.p.TetragonReady(); err != nil {
 		t.Fatalf("not ready after reconnecting: %v", err)
 	}
 	// The stream delivered events, so the next failure starts from the minimum again.
-	sim.Stop()
+	s.Stop()
 	waitFor(t, "second disconnect", 10*time.Second, func() bool {
 		return metrics.Value(m.TetragonReconnects) > reconnects && metrics.Value(m.TetragonConnected) == 0
 	})
 	if b := metrics.Value(m.TetragonBackoff); b > 0.05 {
 		t.Fatalf("first wait after a healthy stream = %vs, want <= 50ms (backoff not reset)", b)
 	}
-	sim.Start()
-	waitFor(t, "reconnected again", 10*time.Second, func() bool { return metrics.Value(m.TetragonConnected) == 1 })
+	if err := s.Start(addr); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "reconnected again", 10*time.Second, func() bool { return metrics.Value(m.TetragonConnected) == 1 && r.received() > got+600 })
+	// A graceful stop ends the stream after everything written: we received
+	// exactly what the sim delivered across all four streams.
+	s.Stop()
+	waitFor(t, "streams ended", 10*time.Second, func() bool { return metrics.Value(m.TetragonConnected) == 0 })
+	waitFor(t, "everything delivered received", 10*time.Second, func() bool { return r.received() == delivered(s) })
 	r.shutdown(t)
 	if rec, pub, drop := r.received(), r.published(), r.droppedTotal(); rec != pub+drop || drop != 0 {
 		t.Fatalf("received %v != published %v + dropped %v", rec, pub, drop)
@@ -282,9 +343,9 @@ func TestTetragonRestart(t *testing.T) {
 // counted as undelivered.
 func TestShutdownUnderLoadAccountsForEveryEvent(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
-	sim := simtest.Start(t, simtest.Options{})
+	s := startSim(t, sim.Config{})
 	topic := kafkatest.TopicName(t)
-	r := start(t, sim, brokers, topic, map[string]string{"QUEUE_SIZE": "50000"})
+	r := start(t, s, brokers, topic, map[string]string{"QUEUE_SIZE": "50000"})
 	waitFor(t, "load", 60*time.Second, func() bool { return r.received() > 30000 })
 	r.shutdown(t)
 	rec, pub, drop := r.received(), r.published(), r.droppedTotal()
@@ -312,10 +373,27 @@ func TestBrokerOutage(t *testing.T) {
 		}
 		return m
 	}
-	// Endless streams at 2000 events/s, finished once Kafka is back and
-	// delivering again, so both policies are seen recovering.
-	blockSim := simtest.Start(t, simtest.Options{Rate: 2000, Seed: 11})
-	dropSim := simtest.Start(t, simtest.Options{Rate: 2000, Seed: 12})
+	// Endless streams at 2500 events/s, stopped (gracefully: everything
+	// written reaches us) once both pipelines deliver again after the
+	// outage. The sim is a Tetragon: when the block policy stops reading,
+	// its queue for us fills and it drops for us (its books, not ours).
+	const rate = 2500
+	ids := func() (*sync.Mutex, map[string]bool, func(sim.Sent)) {
+		var mu sync.Mutex
+		m := map[string]bool{}
+		return &mu, m, func(s sim.Sent) {
+			id, _, _ := eventid.FromBytes(s.Bytes)
+			mu.Lock()
+			m[id.String()] = true
+			mu.Unlock()
+		}
+	}
+	blockMu, blockIDs, blockOnSend := ids()
+	dropMu, dropIDs, dropOnSend := ids()
+	// A long StopTimeout: Stop must let us drain the sim's queue for us, or
+	// what it wrote to the cut connection would not all reach us.
+	blockSim := startSim(t, sim.Config{Rate: rate, Seed: 11, OnSend: blockOnSend, StopTimeout: time.Minute})
+	dropSim := startSim(t, sim.Config{Rate: rate, Seed: 12, OnSend: dropOnSend, StopTimeout: time.Minute})
 	blockTopic, dropTopic := kafkatest.TopicName(t)+"-block", kafkatest.TopicName(t)+"-drop"
 	block := start(t, blockSim, brokers, blockTopic, with("block"))
 	drop := start(t, dropSim, brokers, dropTopic, with("drop_newest"))
@@ -329,49 +407,54 @@ func TestBrokerOutage(t *testing.T) {
 	waitFor(t, "drops while Kafka is down", 60*time.Second, func() bool { return drop.droppedTotal() > 0 })
 	time.Sleep(2 * time.Second)
 	broker.Start()
-	for _, r := range []*run{block, drop} {
+	for name, r := range map[string]*run{"block": block, "drop_newest": drop} {
 		p := r.published()
-		waitFor(t, "delivery after the broker is back", 60*time.Second, func() bool { return r.published() > p+2000 && r.p.KafkaReady() == nil })
+		deadline := time.Now().Add(60 * time.Second)
+		for !(r.published() > p+2000 && r.p.KafkaReady() == nil) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no delivery after the broker is back: published %v (was %v), received %v, dropped %v, inflight %d, queued %d, kafka: %v",
+					name, r.published(), p, r.received(), r.dropped(), r.p.pub.Inflight(), r.p.q.Len(), r.p.KafkaReady())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
-	blockSim.Finish()
-	dropSim.Finish()
+	blockSim.Stop()
+	dropSim.Stop()
 
 	for name, c := range map[string]struct {
 		r     *run
-		sim   *simtest.Sim
+		sim   *sim.Server
 		topic string
-	}{"block": {block, blockSim, blockTopic}, "drop_newest": {drop, dropSim, dropTopic}} {
+		mu    *sync.Mutex
+		ids   map[string]bool
+	}{"block": {block, blockSim, blockTopic, blockMu, blockIDs}, "drop_newest": {drop, dropSim, dropTopic, dropMu, dropIDs}} {
 		r := c.r
-		n := float64(c.sim.SentCount())
-		waitFor(t, name+": every sent event received", 90*time.Second, func() bool { return r.received() == n })
+		waitFor(t, name+": everything the sim wrote received", 60*time.Second, func() bool { return r.received() == delivered(c.sim) })
+		n := r.received()
 		waitFor(t, name+": every received event resolved", 90*time.Second, func() bool { return r.published()+r.droppedTotal() == n })
 		if err := r.p.KafkaReady(); err != nil {
 			t.Fatalf("%s: kafka not ready after the broker came back: %v", name, err)
 		}
-		delivered := int(r.published())
-		msgs := kafkatest.ConsumeAll(t, brokers, c.topic, delivered, 60*time.Second)
+		msgs := kafkatest.ConsumeAll(t, brokers, c.topic, int(r.published()), 60*time.Second)
 		distinct := map[string]bool{}
+		c.mu.Lock()
 		for _, m := range msgs {
+			if !c.ids[string(m.Key)] {
+				t.Fatalf("%s: key %s never sent", name, m.Key)
+			}
 			distinct[string(m.Key)] = true
 		}
-		sentIDs := map[string]bool{}
-		for _, ev := range c.sim.Sent() {
-			id, _, _ := eventid.FromBytes(ev.Bytes)
-			sentIDs[id.String()] = true
-		}
-		for k := range distinct {
-			if !sentIDs[k] {
-				t.Fatalf("%s: key %s never sent", name, k)
-			}
-		}
-		shortfall := len(sentIDs) - len(distinct)
-		t.Logf("%s: sent %d, distinct delivered %d (%d messages, resend duplicates %d), dropped %v, resent %v",
-			name, len(sentIDs), len(distinct), len(msgs), len(msgs)-len(distinct), r.dropped(), metrics.Value(r.p.m.PublishRetries))
+		c.mu.Unlock()
+		// Every event received was distinct (no dup-ratio): what Kafka lacks
+		// of them must be exactly what the drop counters say.
+		shortfall := int(n) - len(distinct)
+		t.Logf("%s: sim generated %d, wrote to us %v (its drops for us %v); distinct in Kafka %d (%d messages, %d resend duplicates); our drops %v; resent %v",
+			name, len(c.ids), n, c.sim.Stats().Dropped, len(distinct), len(msgs), len(msgs)-len(distinct), r.dropped(), metrics.Value(r.p.m.PublishRetries))
 		if float64(shortfall) != r.droppedTotal() {
 			t.Fatalf("%s: shortfall %d, drop counters %v", name, shortfall, r.dropped())
 		}
 		if name == "block" && shortfall != 0 {
-			t.Fatalf("block lost %d events", shortfall)
+			t.Fatalf("block lost %d received events", shortfall)
 		}
 		if name == "drop_newest" && r.dropped()[metrics.ReasonQueueFullNewest] == 0 {
 			t.Fatalf("drop_newest dropped nothing from the queue: %v", r.dropped())
@@ -380,8 +463,8 @@ func TestBrokerOutage(t *testing.T) {
 
 	// SIGTERM while Kafka is unreachable: what cannot be delivered within
 	// SHUTDOWN_TIMEOUT is counted, and the books still balance.
-	sim := simtest.Start(t, simtest.Options{Seed: 13})
-	last := start(t, sim, brokers, kafkatest.TopicName(t)+"-shutdown", map[string]string{"SHUTDOWN_TIMEOUT": "2s", "QUEUE_POLICY": "block"})
+	s := startSim(t, sim.Config{Seed: 13})
+	last := start(t, s, brokers, kafkatest.TopicName(t)+"-shutdown", map[string]string{"SHUTDOWN_TIMEOUT": "2s", "QUEUE_POLICY": "block"})
 	waitFor(t, "publishing", 60*time.Second, func() bool { return last.published() > 1000 })
 	broker.Kill(1)
 	waitFor(t, "a backlog", 30*time.Second, func() bool { return last.received() > last.published()+2000 })
@@ -409,8 +492,8 @@ func TestKafkaUnreachableAtStart(t *testing.T) {
 	ln.Close()
 	for _, policy := range []string{"drop_oldest", "block"} {
 		t.Run(policy, func(t *testing.T) {
-			sim := simtest.Start(t, simtest.Options{Rate: 5000})
-			r := start(t, sim, []string{dead}, "tetragon.raw", map[string]string{
+			s := startSim(t, sim.Config{Rate: 5000})
+			r := start(t, s, []string{dead}, "tetragon.raw", map[string]string{
 				"QUEUE_POLICY": policy, "QUEUE_SIZE": "1000", "SHUTDOWN_TIMEOUT": "1s",
 			})
 			waitFor(t, "connect attempts", 20*time.Second, func() bool { return metrics.Value(r.p.m.KafkaConnectErrors) >= 2 })

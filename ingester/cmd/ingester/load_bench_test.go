@@ -2,14 +2,12 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,32 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tetragon-fanout/tetragon-fanout/ingester/internal/simtest"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkatest"
 )
 
-// The load run starts the event source as a separate process so its CPU is
-// not charged to the ingester: this test binary re-executed with
-// INGESTER_LOADRUN_SIM=<socket> serves the simulator's generated stream.
-func TestMain(m *testing.M) {
-	if sock := os.Getenv("INGESTER_LOADRUN_SIM"); sock != "" {
-		rate, _ := strconv.Atoi(os.Getenv("INGESTER_LOADRUN_RATE"))
-		if _, err := simtest.Serve(sock, simtest.Options{Rate: rate, CountOnly: true}, func(f string, a ...any) {
-			fmt.Fprintf(os.Stderr, f+"\n", a...)
-			os.Exit(1)
-		}); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		ctx, _ := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		<-ctx.Done()
-		return
-	}
-	os.Exit(m.Run())
-}
-
-// BenchmarkLoadRun runs the ingester binary against a simulated Tetragon
-// (separate process) and the real broker (KAFKA_BROKERS) at fixed offered
+// BenchmarkLoadRun runs the ingester binary against the tetragon-sim binary
+// and the real broker (KAFKA_BROKERS) at fixed offered
 // rates, and reports what the ingester process sustained and cost:
 // published events/s, CPU µs per event (utime+stime from /proc), RSS, and
 // events dropped. Run it with -benchtime 1x; LOADRUN_SECONDS sets the
@@ -59,6 +36,10 @@ func BenchmarkLoadRun(b *testing.B) {
 	bin := filepath.Join(dir, "ingester")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		b.Fatalf("build ingester: %v\n%s", err, out)
+	}
+	simBin := filepath.Join(dir, "tetragon-sim")
+	if out, err := exec.Command("go", "build", "-o", simBin, "github.com/tetragon-fanout/tetragon-fanout/shared/cmd/tetragon-sim").CombinedOutput(); err != nil {
+		b.Fatalf("build tetragon-sim: %v\n%s", err, out)
 	}
 	secs := 20
 	if v, err := strconv.Atoi(os.Getenv("LOADRUN_SECONDS")); err == nil && v > 0 {
@@ -77,42 +58,38 @@ func BenchmarkLoadRun(b *testing.B) {
 	}
 	for _, rate := range rates {
 		b.Run(fmt.Sprintf("offered=%d", rate), func(b *testing.B) {
-			res := loadRun(b, bin, brokers, rate, time.Duration(secs)*time.Second)
+			res := loadRun(b, bin, simBin, brokers, rate, time.Duration(secs)*time.Second)
 			b.ReportMetric(res.eventsPerSec, "events/s")
 			b.ReportMetric(res.cpuPerEvent, "cpu-µs/event")
 			b.ReportMetric(res.cores, "cores")
 			b.ReportMetric(res.rssMiB, "max-rss-MiB")
 			b.ReportMetric(res.dropped, "dropped")
+			b.ReportMetric(res.simDropped, "sim-dropped")
 			b.ReportMetric(res.simCores, "sim-cores")
 		})
 	}
 }
 
 type loadResult struct {
-	eventsPerSec, cpuPerEvent, cores, rssMiB, dropped, simCores float64
+	eventsPerSec, cpuPerEvent, cores, rssMiB, dropped, simDropped, simCores float64
 }
 
-func loadRun(b *testing.B, bin string, brokers []string, rate int, window time.Duration) loadResult {
-	dir := b.TempDir()
-	sock := filepath.Join(dir, "tetragon.sock")
-	self, err := os.Executable()
+func loadRun(b *testing.B, bin, simBin string, brokers []string, rate int, window time.Duration) loadResult {
+	dir, err := os.MkdirTemp("", "loadrun") // short: a socket path has 108 bytes
 	if err != nil {
 		b.Fatal(err)
 	}
-	sim := exec.Command(self)
-	sim.Env = append(os.Environ(), "INGESTER_LOADRUN_SIM="+sock, "INGESTER_LOADRUN_RATE="+strconv.Itoa(rate))
+	b.Cleanup(func() { _ = os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "tetragon.sock")
+	simMetrics := freeAddr(b)
+	sim := exec.Command(simBin, "--listen", "unix://"+sock, "--rate", strconv.Itoa(rate), "--log-level", "warn", "--metrics-addr", simMetrics)
 	sim.Stderr = os.Stderr
 	if err := sim.Start(); err != nil {
 		b.Fatal(err)
 	}
 	defer func() { _ = sim.Process.Signal(syscall.SIGTERM); _ = sim.Wait() }()
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	httpAddr := ln.Addr().String()
-	ln.Close()
+	httpAddr := freeAddr(b)
 	topic := kafkatest.TopicName(b)
 	admin := kafkatest.Admin(b, brokers)
 	b.Cleanup(func() { _ = admin.DeleteTopic(topic) })
@@ -152,6 +129,7 @@ func loadRun(b *testing.B, bin string, brokers []string, rate int, window time.D
 	}
 	time.Sleep(5 * time.Second)
 
+	s0 := scrape(simMetrics)
 	m0, cpu0, sim0, t0 := scrape(httpAddr), procCPU(b, ing.Process.Pid), procCPU(b, sim.Process.Pid), time.Now()
 	profDone := make(chan struct{})
 	go func() {
@@ -180,12 +158,14 @@ func loadRun(b *testing.B, bin string, brokers []string, rate int, window time.D
 	}
 	<-profDone
 	m1, cpu1, sim1, elapsed := scrape(httpAddr), procCPU(b, ing.Process.Pid), procCPU(b, sim.Process.Pid), time.Since(t0)
+	s1 := scrape(simMetrics)
+	simDrop := s1["tetragon_sim_events_dropped_total"] - s0["tetragon_sim_events_dropped_total"]
 	pub := m1["ingester_events_published_total"] - m0["ingester_events_published_total"]
 	recv := m1["ingester_events_received_total"] - m0["ingester_events_received_total"]
 	drop := m1["ingester_events_dropped_total"] - m0["ingester_events_dropped_total"]
 	cpu := (cpu1 - cpu0).Seconds()
-	b.Logf("offered %d/s for %s: received %.0f/s, published %.0f/s, dropped %.0f, ingester CPU %.2f cores (%.2f µs/received event), sim CPU %.2f cores, max RSS %.1f MiB",
-		rate, elapsed.Round(time.Millisecond), recv/elapsed.Seconds(), pub/elapsed.Seconds(), drop, cpu/elapsed.Seconds(),
+	b.Logf("offered %d/s for %s: received %.0f/s, published %.0f/s, dropped %.0f (sim dropped for the ingester: %.0f), ingester CPU %.2f cores (%.2f µs/received event), sim CPU %.2f cores, max RSS %.1f MiB",
+		rate, elapsed.Round(time.Millisecond), recv/elapsed.Seconds(), pub/elapsed.Seconds(), drop, simDrop, cpu/elapsed.Seconds(),
 		cpu/recv*1e6, (sim1-sim0).Seconds()/elapsed.Seconds(), maxRSS)
 	return loadResult{
 		eventsPerSec: pub / elapsed.Seconds(),
@@ -193,6 +173,7 @@ func loadRun(b *testing.B, bin string, brokers []string, rate int, window time.D
 		cores:        cpu / elapsed.Seconds(),
 		rssMiB:       maxRSS,
 		dropped:      drop,
+		simDropped:   simDrop,
 		simCores:     (sim1 - sim0).Seconds() / elapsed.Seconds(),
 	}
 }
@@ -252,4 +233,13 @@ func procRSS(b *testing.B, pid int) float64 {
 		}
 	}
 	return 0
+}
+
+func freeAddr(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
