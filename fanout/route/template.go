@@ -159,6 +159,9 @@ func (c *renderCache) add(k renderKey, build func(renderKey) string) string {
 		c.misses = 0
 	}
 	s := build(k)
+	// The values may alias a whole raw message (the decoder does not copy
+	// strings); a cached key must not keep that message alive.
+	k = renderKey{typ: strings.Clone(k.typ), ns: strings.Clone(k.ns), node: strings.Clone(k.node)}
 	c.dirty[k] = s
 	c.miss()
 	return s
