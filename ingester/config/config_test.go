@@ -139,6 +139,10 @@ func TestBinaryExitsTwoOnInvalidSetting(t *testing.T) {
 			t.Errorf("output does not name %s:\n%s", name, out)
 		}
 	}
+	ver, err := exec.Command(bin, "version").Output()
+	if err != nil || !strings.HasPrefix(string(ver), "ingester ") {
+		t.Fatalf("version = %q, %v", ver, err)
+	}
 	help, err := exec.Command(bin, "--help").Output()
 	if err != nil {
 		t.Fatal(err)

@@ -7,9 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/cilium/tetragon/api/v1/tetragon"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
@@ -125,4 +128,101 @@ func TestPublishToRealBroker(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The raw topic is created with its spec, never by the broker; with
+// RAW_TOPIC_CREATE=false the publisher waits (not ready, counted) until
+// someone creates it, and an existing topic with another partition count is
+// used as it is, with a warning.
+func TestRawTopicCreation(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	log := &logBuffer{}
+	logger := slog.New(slog.NewTextHandler(log, nil))
+
+	// Created with partitions, retention, compression and max message size.
+	topic := kafkatest.TopicName(t)
+	deleteAtCleanup(t, brokers, topic)
+	o := testOptions(brokers, topic, 5)
+	o.Spec.Retention = 6 * time.Hour
+	o.Spec.Configs["compression.type"] = "lz4"
+	m := metrics.New(prometheus.NewRegistry())
+	q := queue.New[Event](10, queue.Block)
+	q.Close()
+	if err := New(o, m, logger).Run(context.Background(), q); err != nil {
+		t.Fatal(err)
+	}
+	cfgs := kafkatest.TopicConfigs(t, brokers, topic)
+	if cfgs["retention.ms"] != "21600000" || cfgs["compression.type"] != "lz4" || cfgs["max.message.bytes"] != "10485760" {
+		t.Fatalf("topic configs: retention.ms=%s compression.type=%s max.message.bytes=%s", cfgs["retention.ms"], cfgs["compression.type"], cfgs["max.message.bytes"])
+	}
+	admin := kafkatest.Admin(t, brokers)
+	if md, err := admin.DescribeTopics([]string{topic}); err != nil || len(md[0].Partitions) != 5 {
+		t.Fatalf("describe %s: %v", topic, err)
+	}
+
+	// Existing topic, other partition count: warned about, used.
+	o.Spec.Partitions = 7
+	q = queue.New[Event](10, queue.Block)
+	ev := testEvent(1, 10)
+	_, _, _ = q.Push(context.Background(), ev)
+	q.Close()
+	m = metrics.New(prometheus.NewRegistry())
+	if err := New(o, m, logger).Run(context.Background(), q); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "different partition count") || metrics.Value(m.Published) != 1 {
+		t.Fatalf("no partition warning or not published:\n%s", log.String())
+	}
+
+	// RAW_TOPIC_CREATE=false and no topic: not ready, retrying, until it exists.
+	missing := kafkatest.TopicName(t)
+	deleteAtCleanup(t, brokers, missing)
+	o = testOptions(brokers, missing, 3)
+	o.Create = false
+	m = metrics.New(prometheus.NewRegistry())
+	p := New(o, m, logger)
+	q = queue.New[Event](10, queue.Block)
+	_, _, _ = q.Push(context.Background(), ev)
+	q.Close()
+	done := make(chan error)
+	go func() { done <- p.Run(context.Background(), q) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for metrics.Value(m.KafkaConnectErrors) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no connect retries while the topic is missing")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := p.Healthy(); err == nil || !strings.Contains(err.Error(), "RAW_TOPIC_CREATE=false") {
+		t.Fatalf("healthy = %v while the topic is missing", err)
+	}
+	if _, ok, _ := kafkaclient.TopicPartitions(admin, missing); ok {
+		t.Fatal("the publisher created the topic with RAW_TOPIC_CREATE=false (or the broker auto-created it)")
+	}
+	kafkatest.CreateNamedTopic(t, brokers, missing, &sarama.TopicDetail{NumPartitions: 3, ReplicationFactor: 1})
+	select {
+	case err := <-done:
+		if err != nil || metrics.Value(m.Published) != 1 {
+			t.Fatalf("run = %v, published %v", err, metrics.Value(m.Published))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("publisher did not proceed once the topic existed")
+	}
+}
+
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
