@@ -29,7 +29,6 @@ type pki struct {
 	serverCert   tls.Certificate
 	clientCert   string
 	clientKey    string
-	otherCAFile  string
 	otherCert    string
 	otherCertKey string
 }
