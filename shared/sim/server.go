@@ -86,7 +86,8 @@ type Server struct {
 	mu        sync.Mutex
 	cond      *sync.Cond
 	clients   []*client
-	history   []*client
+	history   []*client // connected and recently departed clients
+	evicted   ClientStats // books of departed clients dropped from history
 	serving   bool
 	armed     bool
 	closed    bool
@@ -390,8 +391,9 @@ func (s *Server) Stats() Stats {
 		}
 	}
 	s.mu.Lock()
-	hist := slices.Clone(s.history)
+	hist, ev := slices.Clone(s.history), s.evicted
 	s.mu.Unlock()
+	st.Dropped["queue_full"], st.Dropped["disconnected"] = ev.Dropped, ev.Lost
 	for _, c := range hist {
 		cs := c.stats()
 		st.Clients = append(st.Clients, cs)
@@ -486,12 +488,42 @@ func (s *Server) detach(c *client) {
 	s.snapshot.Store(&snap)
 	c.connected.Store(false)
 	close(c.done)
+	s.evictDeparted()
 	n := len(s.clients)
 	s.cond.Broadcast()
 	s.mu.Unlock()
 	cs := c.stats()
 	s.log.Info("client disconnected", "client", c.id, "clients", n, "delivered", cs.Delivered,
 		"dropped_queue_full", cs.Dropped, "lost_on_disconnect", cs.Lost, "filtered", cs.Filtered)
+}
+
+// maxDeparted bounds how many departed clients keep their own books (and
+// queue memory); older ones are folded into Server.evicted, so a client
+// that reconnects all day does not grow the server.
+const maxDeparted = 64
+
+func (s *Server) evictDeparted() {
+	departed := 0
+	for _, c := range s.history {
+		if !c.connected.Load() {
+			departed++
+		}
+	}
+	for i := 0; departed > maxDeparted && i < len(s.history); {
+		c := s.history[i]
+		if c.connected.Load() {
+			i++
+			continue
+		}
+		cs := c.stats()
+		s.evicted.Enqueued += cs.Enqueued
+		s.evicted.Delivered += cs.Delivered
+		s.evicted.Filtered += cs.Filtered
+		s.evicted.Dropped += cs.Dropped
+		s.evicted.Lost += cs.Lost
+		s.history = slices.Delete(s.history, i, i+1)
+		departed--
+	}
 }
 
 // --- the pump: one goroutine takes events from the source and hands

@@ -457,3 +457,25 @@ func TestConfigErrorsNameTheFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestDepartedClientsAreBounded(t *testing.T) {
+	cfg := testConfig()
+	s := startServer(t, cfg)
+	c := dial(t, s.Target())
+	for i := range maxDeparted + 6 {
+		ctx, cancel := context.WithCancel(testCtx(t))
+		receive(t, ctx, c, &tetragon.GetEventsRequest{}, 1)
+		cancel()
+		eventually(t, "client gone", func() bool {
+			for _, cs := range s.Stats().Clients {
+				if cs.Connected {
+					return false
+				}
+			}
+			return true
+		})
+		if n := len(s.Stats().Clients); n != min(i+1, maxDeparted) {
+			t.Fatalf("after %d clients, %d kept", i+1, n)
+		}
+	}
+}
