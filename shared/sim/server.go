@@ -86,7 +86,7 @@ type Server struct {
 	mu        sync.Mutex
 	cond      *sync.Cond
 	clients   []*client
-	history   []*client // connected and recently departed clients
+	history   []*client   // connected and recently departed clients
 	evicted   ClientStats // books of departed clients dropped from history
 	serving   bool
 	armed     bool
