@@ -95,6 +95,8 @@ type Server struct {
 	lis       net.Listener
 	stopCh    chan struct{} // closed when Stop begins
 	abortCh   chan struct{} // closed when Stop gives up on a blocked hand-out
+	stoppedCh chan struct{} // closed when Stop has finished
+	serveErr  error
 	snapshot  atomic.Pointer[[]*client]
 	nextID    atomic.Uint64
 	emitMu    sync.Mutex
@@ -202,21 +204,25 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 	return s.Serve(ctx, l)
 }
 
-// Serve serves on l until ctx ends (then Stop) or Stop is called.
+// Serve serves on l until ctx ends or Stop is called, and returns once
+// stopped: nil, or the error that made the gRPC server fail.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	if err := s.begin(l); err != nil {
 		l.Close()
 		return err
 	}
 	s.mu.Lock()
-	stopCh := s.stopCh
+	stopCh, stoppedCh := s.stopCh, s.stoppedCh
 	s.mu.Unlock()
 	select {
 	case <-ctx.Done():
 		s.Stop()
 	case <-stopCh:
+		<-stoppedCh
 	}
-	return nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.serveErr
 }
 
 func (s *Server) begin(l net.Listener) error {
@@ -237,10 +243,14 @@ func (s *Server) begin(l net.Listener) error {
 		return errors.New("sim: already serving")
 	}
 	s.serving, s.gs, s.lis = true, gs, l
-	s.stopCh, s.abortCh = make(chan struct{}), make(chan struct{})
+	s.stopCh, s.abortCh, s.stoppedCh = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	s.serveErr = nil
 	go func() {
 		if err := gs.Serve(l); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			s.log.Error("grpc serve failed", "err", err)
+			s.mu.Lock()
+			s.serveErr = fmt.Errorf("serve %s: %w", target(l.Addr()), err)
+			s.mu.Unlock()
 			go s.Stop()
 		}
 	}()
@@ -316,6 +326,7 @@ func (s *Server) Stop() {
 	}
 	s.mu.Lock()
 	s.lis = nil
+	close(s.stoppedCh)
 	s.mu.Unlock()
 	s.log.Info("tetragon-sim stopped")
 	s.logSummary("stop")
