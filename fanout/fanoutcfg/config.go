@@ -49,6 +49,7 @@ type Config struct {
 	RawTopicWaitMax      time.Duration `env:"RAW_TOPIC_WAIT_BACKOFF_MAX" envDefault:"30s" help:"longest wait between checks for a missing raw topic"`
 	RestartBackoffMax    time.Duration `env:"PROCESSOR_RESTART_BACKOFF_MAX" envDefault:"30s" help:"longest wait before restarting a failed processor (it resumes from the last commit)"`
 	PartitionChannelSize int           `env:"PARTITION_BUFFER" envDefault:"64" help:"messages buffered per partition in front of the callback"`
+	DebugPprof           bool          `env:"DEBUG_PPROF" envDefault:"false" help:"serve Go's /debug/pprof on HTTP_ADDR (profiling; keep off in production)"`
 
 	Kafka    kafkaclient.Config
 	Producer kafkaclient.ProducerConfig

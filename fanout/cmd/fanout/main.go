@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -54,6 +56,12 @@ func run(cfg *fanoutcfg.Config) error {
 	srv.Ready("raw_topic", r.RawTopicReady)
 	srv.Ready("processor", r.ProcessorReady)
 	r.Handlers(srv.Handle)
+	if cfg.DebugPprof {
+		// Index also serves the named profiles (heap, allocs, goroutine).
+		srv.Handle("/debug/pprof/", http.HandlerFunc(pprof.Index))
+		srv.Handle("/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
+		srv.Handle("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
+	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTP.Addr, err)

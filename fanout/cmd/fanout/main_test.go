@@ -1,11 +1,16 @@
 package main
 
 import (
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func build(t *testing.T) string {
@@ -30,7 +35,7 @@ func TestBinary(t *testing.T) {
 	for _, v := range []string{"FANOUT_GROUP", "RAW_TOPIC", "ROUTES_FILE", "DEDUP_WINDOW", "DLQ_TOPIC", "STATE_DIR",
 		"TABLE_STORAGE", "TABLE_REPLICATION", "OUTPUT_TOPIC_PARTITIONS", "OUTPUT_TOPIC_REPLICATION",
 		"OUTPUT_TOPIC_RETENTION", "FANOUT_START_OFFSET", "HOT_STANDBY", "KAFKA_LINGER", "HTTP_ADDR", "LOG_LEVEL",
-		"KAFKA_BROKERS", "KAFKA_SASL_MECHANISM", "dlq-redrive"} {
+		"KAFKA_BROKERS", "KAFKA_SASL_MECHANISM", "DEBUG_PPROF", "dlq-redrive"} {
 		if !strings.Contains(string(out), v) {
 			t.Errorf("--help does not mention %s", v)
 		}
@@ -59,5 +64,44 @@ func TestBinary(t *testing.T) {
 		t.Error("dlq-redrive accepted KAFKA_VERSION=0.8")
 	} else if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
 		t.Errorf("dlq-redrive with a bad setting: %v, want exit 2", err)
+	}
+}
+
+// TestDebugPprof: /debug/pprof is served on HTTP_ADDR only with
+// DEBUG_PPROF=true. The HTTP server runs while the fanout waits for an
+// unreachable broker, so no Kafka is needed.
+func TestDebugPprof(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := build(t)
+	for _, on := range []bool{false, true} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		_ = ln.Close()
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "KAFKA_BROKERS=127.0.0.1:1", "HTTP_ADDR="+addr, "LOG_LEVEL=error",
+			"REPLICA_ID=pprof-test", "DEBUG_PPROF="+strconv.FormatBool(on))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		code := 0
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			resp, err := http.Get("http://" + addr + "/debug/pprof/allocs")
+			if err != nil {
+				continue
+			}
+			_ = resp.Body.Close()
+			code = resp.StatusCode
+			break
+		}
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		if want := map[bool]int{false: http.StatusNotFound, true: http.StatusOK}[on]; code != want {
+			t.Errorf("DEBUG_PPROF=%v: /debug/pprof/allocs answered %d, want %d", on, code, want)
+		}
 	}
 }
