@@ -36,9 +36,9 @@ type Pipeline struct {
 	recv *tetragon.Receiver
 	pub  *publish.Publisher
 
-	// Receiving goroutine only: the node name of the previous event, so a
-	// stream from one node converts its name to a string once.
-	lastNodeStr string
+	// Receiving goroutine only: node names seen, so each is converted to a
+	// string once (a real agent has one; the simulator several).
+	nodes       map[string]string
 	undecodable int
 }
 
@@ -82,7 +82,7 @@ func New(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (*Pipe
 	}, m, log)
 	metrics.QueueDepth(reg, func() float64 { return float64(q.Len()) })
 	metrics.Inflight(reg, func() float64 { return float64(pub.Inflight()) })
-	return &Pipeline{cfg: cfg, log: log, m: m, q: q, recv: recv, pub: pub}, nil
+	return &Pipeline{cfg: cfg, log: log, m: m, q: q, recv: recv, pub: pub, nodes: map[string]string{}}, nil
 }
 
 // closeGrace is the part of SHUTDOWN_TIMEOUT kept for the producer's last
@@ -170,11 +170,18 @@ func (p *Pipeline) node(b []byte) string {
 	if len(b) == 0 {
 		return p.cfg.NodeName
 	}
-	if string(b) != p.lastNodeStr { // no allocation: compiler-optimized comparison
-		p.lastNodeStr = string(b)
+	if n, ok := p.nodes[string(b)]; ok { // lookup without allocating
+		return n
 	}
-	return p.lastNodeStr
+	n := string(b)
+	if len(p.nodes) < maxNodes {
+		p.nodes[n] = n
+	}
+	return n
 }
+
+// maxNodes bounds the node name cache against a stream of garbage names.
+const maxNodes = 256
 
 // fallbackID keys bytes eventid cannot parse: a hash of the bytes, in the id
 // format. Such bytes have no fields to identify the event by; identical

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -45,6 +46,9 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// PUBLISH_BENCH_CODECS (comma-separated) and PUBLISH_BENCH_LINGER vary the
+// producer settings.
+//
 // BenchmarkPublish is the producing half per event against the real broker
 // (KAFKA_BROKERS): envelope, sarama batching, compression, acks. It reports
 // process CPU per event (cpu-µs/event), which is what the node pays; ns/op
@@ -54,7 +58,15 @@ func BenchmarkPublish(b *testing.B) {
 		b.Skip("KAFKA_BROKERS not set: this benchmark produces to a real broker")
 	}
 	brokers := kafkatest.Brokers(b)
-	for _, codec := range []string{"lz4", "zstd", "none"} {
+	codecs := []string{"zstd", "lz4", "none"}
+	if v := os.Getenv("PUBLISH_BENCH_CODECS"); v != "" {
+		codecs = strings.Split(v, ",")
+	}
+	linger := 5 * time.Millisecond
+	if v, err := time.ParseDuration(os.Getenv("PUBLISH_BENCH_LINGER")); err == nil {
+		linger = v
+	}
+	for _, codec := range codecs {
 		b.Run(codec, func(b *testing.B) {
 			topic := kafkatest.TopicName(b)
 			admin := kafkatest.Admin(b, brokers)
@@ -66,6 +78,8 @@ func BenchmarkPublish(b *testing.B) {
 			}
 			o := testOptions(brokers, topic, 12)
 			o.Producer.Compression = codec
+			o.Producer.Linger = linger
+			o.CompressionLevel = 1
 			o.MaxInflight = 8192
 			m := metrics.New(prometheus.NewRegistry())
 			p := New(o, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
