@@ -147,13 +147,6 @@ func fU64(b []byte, k string, v uint64) []byte {
 	return strconv.AppendUint(key(b, k), v, 10)
 }
 
-func fI64(b []byte, k string, v int64) []byte {
-	if v == 0 {
-		return b
-	}
-	return strconv.AppendInt(key(b, k), v, 10)
-}
-
 func fBool(b []byte, k string, v bool) []byte {
 	if !v {
 		return b

@@ -87,16 +87,7 @@ func TestCreatesWithSpec(t *testing.T) {
 			t.Fatalf("partition %d: leader %d replicas %v", part.ID, part.Leader, part.Replicas)
 		}
 	}
-	cfg, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := ""
-	for _, e := range cfg {
-		if e.Name == "retention.ms" {
-			got = e.Value
-		}
-	}
+	got := kafkatest.TopicConfigs(t, brokers, topic)["retention.ms"]
 	if want := fmt.Sprint(spec.Retention.Milliseconds()); got != want {
 		t.Fatalf("retention.ms %q, want %q", got, want)
 	}

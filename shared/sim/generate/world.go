@@ -333,7 +333,7 @@ func (g *Generator) newProc(s procSpec) *proc {
 	switch s.initTree {
 	case 1:
 		p.post = protowire.AppendTag(nil, fieldInInitTree, protowire.BytesType)
-		p.post = append(p.post, 2, 1<<3|0, 1) // BoolValue{value: true}
+		p.post = append(p.post, 2, 1<<3, 1) // BoolValue{value: true}: tag (field 1, varint), 1
 	case 2:
 		p.post = protowire.AppendTag(nil, fieldInInitTree, protowire.BytesType)
 		p.post = append(p.post, 0) // BoolValue{value: false}
