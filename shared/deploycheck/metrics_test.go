@@ -23,6 +23,7 @@ import (
 var (
 	metricsOnce sync.Once
 	metricNames map[string]string // series name -> where it is defined
+	metricDocs  = map[string]metricDoc{}
 	metricsErr  error
 )
 
@@ -121,7 +122,9 @@ func scanMetrics(path string) error {
 					name = append(name, parts[k])
 				}
 			}
-			addSeries(strings.Join(name, "_"), sel.Sel.Name, rel)
+			full := strings.Join(name, "_")
+			addSeries(full, sel.Sel.Name, rel)
+			metricDocs[full] = metricDoc{kind: strings.TrimSuffix(sel.Sel.Name, "Opts"), help: parts["Help"], where: rel}
 		case *ast.CallExpr:
 			sel, ok := x.Fun.(*ast.SelectorExpr)
 			if !ok || sel.Sel.Name != "NewDesc" || len(x.Args) == 0 {
