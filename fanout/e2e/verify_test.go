@@ -257,14 +257,14 @@ type result struct {
 	sent         int // distinct events the simulator sent
 	sentDups     int // duplicate sends on top
 	rawMessages  int
-	inRaw        int // distinct sent events on the raw topic
-	sampledOut   int // sent events a sample rule keeps out of the outputs
-	expected     int // sent events the routes emit: must come out
-	unique       int // expected events found at the outputs
+	inRaw        int      // distinct sent events on the raw topic
+	sampledOut   int      // sent events a sample rule keeps out of the outputs
+	expected     int      // sent events the routes emit: must come out
+	unique       int      // expected events found at the outputs
 	notInRaw     []string // expected, missing, and never on the raw topic
 	lost         []string // expected, missing, though on the raw topic
-	reEmits      int // repeats with the first copy's key and tf-raw
-	dedupFailure int // repeats from another raw offset
+	reEmits      int      // repeats with the first copy's key and tf-raw
+	dedupFailure int      // repeats from another raw offset
 	misrouted    int
 	mismatched   int
 	unexpected   int // outputs whose key was never sent (or was sampled out)
