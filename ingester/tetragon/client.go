@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
@@ -143,6 +144,7 @@ func NewReceiver(o Options, m *metrics.Metrics, log *slog.Logger) (*Receiver, er
 		grpc.WithReadBufferSize(256 << 10),
 		grpc.WithInitialWindowSize(4 << 20),
 		grpc.WithInitialConnWindowSize(8 << 20),
+		experimental.WithBufferPool(&dirtyPool{}),
 	}
 	if o.KeepaliveTime > 0 {
 		opts = append(opts, grpc.WithKeepaliveParams(keepalive.ClientParameters{
