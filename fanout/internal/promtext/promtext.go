@@ -254,7 +254,8 @@ func (h Histogram) combine(o Histogram, sign float64) Histogram {
 
 // Quantile estimates the q-quantile as Prometheus's histogram_quantile
 // does: linear interpolation inside the bucket that holds it. NaN without
-// observations; the largest finite bound when it falls in +Inf.
+// observations; +Inf when it falls beyond the last finite bound (Prometheus
+// answers that bound; callers show "more than MaxFinite").
 func (h Histogram) Quantile(q float64) float64 {
 	if len(h.Counts) == 0 {
 		return math.NaN()
@@ -268,7 +269,7 @@ func (h Histogram) Quantile(q float64) float64 {
 	for i, b := range h.Bounds {
 		if h.Counts[i] >= rank {
 			if math.IsInf(b, 1) {
-				return lower
+				return b
 			}
 			in := h.Counts[i] - below
 			if in <= 0 {
@@ -279,6 +280,16 @@ func (h Histogram) Quantile(q float64) float64 {
 		lower, below = b, h.Counts[i]
 	}
 	return lower
+}
+
+// MaxFinite is the largest finite bucket bound (NaN without buckets).
+func (h Histogram) MaxFinite() float64 {
+	for i := len(h.Bounds) - 1; i >= 0; i-- {
+		if !math.IsInf(h.Bounds[i], 1) {
+			return h.Bounds[i]
+		}
+	}
+	return math.NaN()
 }
 
 // UpperBound is the smallest bucket bound holding every observation: "all
