@@ -133,8 +133,47 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.log.Error("events not delivered at shutdown", "count", len(left), "reason", metrics.ReasonShutdown,
 			"first_id", left[0].ID.String(), "last_id", left[len(left)-1].ID.String())
 	}
-	p.log.Info("shutdown complete", "took", time.Since(start).Round(time.Millisecond).String())
+	b := p.Books()
+	// The last word on this process's events, for whoever reads the log
+	// after /metrics is gone: received = published + dropped.
+	attrs := []any{"took", time.Since(start).Round(time.Millisecond).String(),
+		"received", b.Received, "published", b.Published, "dropped", b.DroppedTotal()}
+	for _, r := range metrics.Reasons {
+		if n := b.Dropped[r]; n > 0 {
+			attrs = append(attrs, "dropped_"+r, n)
+		}
+	}
+	p.log.Info("shutdown complete", attrs...)
 	return err
+}
+
+// Books are the pipeline's life-time counts of events.
+type Books struct {
+	Received, Published uint64
+	Dropped             map[string]uint64 // by reason, every reason present
+}
+
+// DroppedTotal sums the drops of every reason.
+func (b Books) DroppedTotal() uint64 {
+	var n uint64
+	for _, v := range b.Dropped {
+		n += v
+	}
+	return n
+}
+
+// Books reads the counters. Once Run has returned, Received equals
+// Published plus DroppedTotal.
+func (p *Pipeline) Books() Books {
+	b := Books{Dropped: map[string]uint64{}}
+	for _, c := range p.m.Counters() {
+		b.Received += uint64(metrics.Value(c))
+	}
+	b.Published = uint64(metrics.Value(p.m.Published))
+	for _, r := range metrics.Reasons {
+		b.Dropped[r] = uint64(metrics.Value(p.m.Dropped(r)))
+	}
+	return b
 }
 
 func (p *Pipeline) onEvent(ctx context.Context, raw []byte) {

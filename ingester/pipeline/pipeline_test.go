@@ -82,3 +82,17 @@ func TestOnEventCountsQueueDrops(t *testing.T) {
 		}
 	}
 }
+
+func TestBooks(t *testing.T) {
+	p := benchPipeline(t, map[string]string{"QUEUE_POLICY": "drop_newest", "QUEUE_SIZE": "2"})
+	for _, raw := range simEvents(t, 5) {
+		p.onEvent(context.Background(), raw)
+	}
+	b := p.Books()
+	if b.Received != 5 || b.Published != 0 || b.DroppedTotal() != 3 || b.Dropped[metrics.ReasonQueueFullNewest] != 3 {
+		t.Fatalf("books = %+v", b)
+	}
+	if len(b.Dropped) != len(metrics.Reasons) {
+		t.Fatalf("books list %d drop reasons, metrics %d", len(b.Dropped), len(metrics.Reasons))
+	}
+}
