@@ -1,0 +1,401 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+func runReport(args []string) error {
+	fs := flag.NewFlagSet("report", flag.ExitOnError)
+	dir := fs.String("dir", ".local/bench", "directory holding system.json and micro.json")
+	command := fs.String("command", "make bench", "the command that produced the run")
+	out := fs.String("out", "", "output file (default DIR/results.md)")
+	_ = fs.Parse(args)
+	if *out == "" {
+		*out = filepath.Join(*dir, "results.md")
+	}
+	var sys *Results
+	var micro *Micro
+	if b, err := os.ReadFile(filepath.Join(*dir, "system.json")); err == nil {
+		sys = &Results{}
+		if err := json.Unmarshal(b, sys); err != nil {
+			return fmt.Errorf("system.json: %w", err)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(*dir, "micro.json")); err == nil {
+		micro = &Micro{}
+		if err := json.Unmarshal(b, micro); err != nil {
+			return fmt.Errorf("micro.json: %w", err)
+		}
+	}
+	if sys == nil && micro == nil {
+		return fmt.Errorf("neither system.json nor micro.json in %s", *dir)
+	}
+	md := render(sys, micro, *command, *dir)
+	if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
+		return err
+	}
+	fmt.Print(md)
+	return nil
+}
+
+type w struct{ strings.Builder }
+
+func (b *w) p(format string, args ...any) { fmt.Fprintf(b, format+"\n", args...) }
+
+// num formats with thousands separators and d decimals.
+func num(v float64, d int) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "n/a"
+	}
+	s := fmt.Sprintf("%.*f", d, math.Abs(v))
+	intPart, frac, _ := strings.Cut(s, ".")
+	var out []byte
+	for i, c := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, byte(c))
+	}
+	res := string(out)
+	if frac != "" {
+		res += "." + frac
+	}
+	if v < 0 {
+		res = "-" + res
+	}
+	return res
+}
+
+func mib(b float64) string { return num(b/(1<<20), 1) + " MiB" }
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**not met**"
+}
+
+func machine() string {
+	model := "?"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	mem := "?"
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb float64
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "MemTotal:") {
+				_, _ = fmt.Sscanf(strings.TrimPrefix(l, "MemTotal:"), "%f", &kb)
+			}
+		}
+		mem = num(kb/(1<<20), 1) + " GiB"
+	}
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	return fmt.Sprintf("nproc %d, CPU %q, memory %s, Linux %s, %s", runtime.NumCPU(), model, mem,
+		strings.TrimSpace(string(kernel)), runtime.Version())
+}
+
+func gitDescribe() string {
+	out, err := exec.Command("git", "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func microBench(m *Micro, pkg, name string) *Bench {
+	if m == nil {
+		return nil
+	}
+	return findBench(m.Benchmarks, pkg, name)
+}
+
+func microRatio(m *Micro, slow, fast string) *Ratio {
+	if m == nil {
+		return nil
+	}
+	for _, r := range m.Ratios {
+		if r.Slow == slow && r.Fast == fast {
+			return r
+		}
+	}
+	return nil
+}
+
+// cpuNs is a benchmark's CPU time per op when it reports it, else wall.
+func cpuNs(b *Bench) (float64, string) {
+	if v, ok := b.Median["cpu-ns/op"]; ok {
+		return v, "CPU"
+	}
+	return b.Median["ns/op"], "wall"
+}
+
+func render(s *Results, m *Micro, command, dir string) string {
+	var b w
+	b.p("# tetragon-fanout benchmark results")
+	b.p("")
+	b.p("- Command: `%s` (commit %s)", command, gitDescribe())
+	b.p("- Machine: %s", machine())
+	if s != nil {
+		b.p("- Run: %s to %s (%s); Kafka %s, one local KRaft broker on the same machine",
+			s.Started.Format(time.RFC3339), s.Finished.Format("15:04:05"), s.Finished.Sub(s.Started).Round(time.Second), s.KafkaVersion)
+		b.p("- Load average (1/5/15 min) at the start of the system runs: %s; at the end: %s", s.LoadStart, s.LoadEnd)
+		b.p("- Raw topic: %s distinct simulated events + %s%% duplicates (tetragon-sim's realistic mix), 12 partitions, zstd",
+			num(float64(s.Events), 0), num(s.DupRatio*100, 1))
+	}
+	if m != nil {
+		b.p("- Load average when the micro-benchmarks ended: %s", m.Load)
+	}
+	b.p("")
+	b.p("Every process (broker, simulator, ingester, fanout replicas) shares the machine's cores with")
+	b.p("each other and with anything else running: events/s are what this machine gave, CPU µs per event")
+	b.p("(the process's own utime+stime from /proc) is the figure that carries to other machines.")
+	b.p("")
+	targets(&b, s, m)
+	if s != nil {
+		system(&b, s)
+	}
+	if m != nil {
+		microSection(&b, m)
+	}
+	if s != nil && len(s.Errors) > 0 {
+		b.p("## Errors")
+		b.p("")
+		for _, e := range s.Errors {
+			b.p("- %s", strings.ReplaceAll(e, "\n", " "))
+		}
+		b.p("")
+	}
+	b.p("Raw data: %s/system.json, micro.json, micro.txt, profiles/, logs/.", dir)
+	return b.String()
+}
+
+func fanoutByName(s *Results, name string) *FanoutResult {
+	for _, f := range s.Fanout {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+func targets(b *w, s *Results, m *Micro) {
+	b.p("## Against the targets")
+	b.p("")
+	b.p("| what | target | measured | |")
+	b.p("|---|---|---|---|")
+	if s != nil && s.Ingest != nil {
+		i := s.Ingest
+		b.p("| ingester, max rate | >= 100,000 events/s | %s events/s | %s |", num(i.EventsPerSec, 0), verdict(i.EventsPerSec >= 100000))
+		b.p("| ingester CPU | <= 4 µs/event | %s µs/event | %s |", num(i.CPUUsPerEvent, 2), verdict(i.CPUUsPerEvent <= 4))
+	}
+	if s != nil {
+		if f := fanoutByName(s, "f1"); f != nil {
+			b.p("| fanout with dedup, 1 replica | >= 25,000 events/s | %s events/s | %s |", num(f.PerReplica, 0), verdict(f.PerReplica >= 25000))
+			b.p("| fanout CPU | <= 25 µs/event | %s µs/event | %s |", num(f.CPUUsPerEvent, 2), verdict(f.CPUUsPerEvent <= 25))
+		}
+		for _, e := range s.E2E {
+			if e.Rate == 10000 && e.Linger == "5ms" {
+				b.p("| end-to-end p99 at 10,000 events/s (output acked) | <= 100 ms | %s ms | %s |", num(e.P99ms, 1), verdict(e.P99ms <= 100))
+			}
+		}
+	}
+	if d := microBench(m, "fanout/normalize", "DecodeNormalize/decoder"); d != nil {
+		v, kind := cpuNs(d)
+		b.p("| decode + normalize (the processor's Decoder + Append) | <= 7 µs/event | %s µs (%s) | %s |", num(v/1000, 2), kind, verdict(v <= 7000))
+		b.p("| decode + normalize allocations | <= 15 allocs/event | %s | %s |", num(d.Median["allocs/op"], 0), verdict(d.Median["allocs/op"] <= 15))
+	}
+	if r := microRatio(m, "Encode/protojson", "Encode/append"); r != nil {
+		b.p("| normalize alone vs protojson.Marshal | >= 10x faster | %sx (runs %s..%s, %s) | %s |", num(r.Median, 1), num(r.Min, 1), num(r.Max, 1), r.Unit, verdict(r.Median >= 10))
+	}
+	b.p("")
+}
+
+func system(b *w, s *Results) {
+	if i := s.Ingest; i != nil {
+		b.p("## (a) ingester alone, maximum rate")
+		b.p("")
+		b.p("tetragon-sim `--rate 0` (as fast as the ingester reads) over a unix socket, ingester with `QUEUE_POLICY=block`")
+		b.p("(nothing dropped: the rate is what it sustains), default producer settings (zstd level 1, 5 ms linger,")
+		b.p("acks=all, idempotent). Measured from 2%% published to the last event acked; this run fills the raw topic.")
+		b.p("")
+		b.p("| events/s | CPU µs/event | cores used | peak RSS (VmHWM) | allocs/event | bytes allocated/event | dropped | sim cores | broker µs/event (cores) | load |")
+		b.p("|---|---|---|---|---|---|---|---|---|---|")
+		b.p("| %s | %s | %s | %s MiB | %s | %s | %s | %s | %s (%s) | %s |", num(i.EventsPerSec, 0), num(i.CPUUsPerEvent, 2), num(i.Cores, 2),
+			num(i.PeakRSSMiB, 1), num(i.AllocsPerEvent, 1), num(i.AllocBytesPerEv, 0), num(i.Dropped, 0), num(i.SimCores, 2),
+			num(i.BrokerUsPerEvent, 2), num(i.BrokerCores, 2), i.Load)
+		b.p("")
+		b.p("Raw topic after the run: %s messages.", num(float64(i.RawMessages), 0))
+		b.p("")
+	}
+	if len(s.Fanout) > 0 {
+		b.p("## (b) fanout over the pre-filled raw topic; (e) one replica against two")
+		b.p("")
+		b.p("A new group per row over the same raw topic (dedup on, DEDUP_WINDOW 10m, default routes: every event")
+		b.p("normalized and emitted, KAFKA_LINGER 5ms). Measured from every partition assigned and 2%% done to the")
+		b.p("last raw message finished (emitted or dropped as duplicate). The first row is also the profiled one.")
+		b.p("")
+		b.p("| run | replicas | table | events/s | per replica | CPU µs/event | cores | peak RSS | allocs/event | emitted | duplicates | table entries | heap after GC | broker µs/event | load |")
+		b.p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+		for _, f := range s.Fanout {
+			b.p("| %s | %d | %s | %s | %s | %s | %s | %s MiB | %s | %s | %s | %s | %s MiB | %s | %s |", f.Name, f.Replicas, f.Storage,
+				num(f.EventsPerSec, 0), num(f.PerReplica, 0), num(f.CPUUsPerEvent, 2), num(f.Cores, 2), num(f.PeakRSSMiB, 0),
+				num(f.AllocsPerEvent, 1), num(f.Emitted, 0), num(f.Duplicates, 0), num(f.TableEntries, 0), num(f.HeapAfterGCMiB, 0),
+				num(f.BrokerUsPerEvent, 2), f.Load)
+		}
+		b.p("")
+		one, two := fanoutByName(s, "f1"), fanoutByName(s, "f2")
+		if one != nil && two != nil {
+			b.p("**Not a scaling test.** Both replicas, the broker and the rest share the same 2 cores, so two")
+			b.p("replicas cannot go faster than one here: %s vs %s events/s in total, %s vs %s µs CPU/event.", num(one.EventsPerSec, 0), num(two.EventsPerSec, 0),
+				num(one.CPUUsPerEvent, 2), num(two.CPUUsPerEvent, 2))
+			b.p("Scaling is derived instead: a replica costs ~%s µs CPU/event, so one core carries ~%s events/s;", num(one.CPUUsPerEvent, 1), num(1e6/one.CPUUsPerEvent, 0))
+			b.p("replicas scale out to the raw topic's partition count (12 here) as long as each has its own core.")
+			b.p("")
+		}
+		b.p("Table size after the run: memory table %s bytes/entry (measured in-process: map, expiry FIFO, key, value);", num(s.TableMemBytesPerEntry, 0))
+		for _, f := range s.Fanout {
+			if f.TableEntries > 0 {
+				line := fmt.Sprintf("- %s: %s entries, changelog on disk %s (%s bytes/entry)", f.Name, num(f.TableEntries, 0),
+					mib(float64(f.ChangelogBytes)), num(float64(f.ChangelogBytes)/f.TableEntries, 1))
+				if f.LevelDBBytes > 0 {
+					line += fmt.Sprintf(", LevelDB files %s (%s bytes/entry)", mib(float64(f.LevelDBBytes)), num(float64(f.LevelDBBytes)/f.TableEntries, 1))
+				}
+				b.p("%s", line)
+			}
+		}
+		b.p("")
+	}
+	if len(s.E2E) > 0 {
+		b.p("## (c) whole pipeline at fixed rates: end-to-end latency")
+		b.p("")
+		b.p("tetragon-sim at a fixed rate -> ingester -> raw topic -> fanout (1 replica, memory table) -> output topics.")
+		b.p("Latency from `fanout_end_to_end_latency_seconds` (tf-ingest-ns, set when the ingester receives the event,")
+		b.p("to the output record's ack), quantiles interpolated as histogram_quantile does over the window's buckets.")
+		b.p("The last row runs the fanout with KAFKA_LINGER=100ms, goka's default flush interval, to show that the")
+		b.p("setting reaches the output producer.")
+		b.p("")
+		b.p("| offered events/s | fanout KAFKA_LINGER | emitted/s | p50 ms | p99 ms | p999 ms | observations | ingester µs/event | fanout µs/event | broker µs/event | sim dropped | ingester dropped | lag at end | load |")
+		b.p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+		for _, e := range s.E2E {
+			b.p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", num(float64(e.Rate), 0), e.Linger, num(e.EmittedPerSec, 0),
+				num(e.P50ms, 1), num(e.P99ms, 1), num(e.P999ms, 1), num(e.Observations, 0), num(e.IngesterUsPerEvent, 2),
+				num(e.FanoutUsPerEvent, 2), num(e.BrokerUsPerEvent, 2), num(e.SimDropped, 0), num(e.IngesterDropped, 0), num(e.LagEnd, 0), e.Load)
+		}
+		b.p("")
+	}
+	if len(s.Recovery) > 0 {
+		b.p("## (d) table recovery: one partition of %s entries", num(float64(s.Events), 0))
+		b.p("")
+		b.p("The changelog partition is written as the fanout writes it (zstd, first-seen entries inside the window); a")
+		b.p("replica then takes the partition. Recovery is `fanout_table_recovery_seconds`; ready is process start to `/readyz` 200.")
+		b.p("")
+		b.p("| storage | mode | recovery s | entries/s | ready after s | peak RSS | heap after GC | LevelDB files |")
+		b.p("|---|---|---|---|---|---|---|---|")
+		for _, r := range s.Recovery {
+			ldb := "-"
+			if r.LevelDBBytes > 0 {
+				ldb = fmt.Sprintf("%s (%s bytes/entry)", mib(float64(r.LevelDBBytes)), num(float64(r.LevelDBBytes)/float64(r.Entries), 1))
+			}
+			b.p("| %s | %s | %s | %s | %s | %s MiB | %s MiB | %s |", r.Storage, r.Mode, num(r.RecoverySeconds, 2), num(r.EntriesPerSec, 0),
+				num(r.ReadySeconds, 2), num(r.PeakRSSMiB, 0), num(r.HeapAfterGCMiB, 0), ldb)
+		}
+		b.p("")
+	}
+	if x := s.Bytes; x != nil {
+		b.p("## Kafka bytes per event")
+		b.p("")
+		b.p("Record = key + value + headers as the producer hands them to the compressor (sampled from the topic);")
+		b.p("on disk = the broker's *.log segment bytes (compressed batches with their overhead) / records.")
+		b.p("")
+		b.p("| topic | record bytes | on-disk bytes/record | compression ratio |")
+		b.p("|---|---|---|---|")
+		row := func(name string, rec, disk float64) {
+			r := "n/a"
+			if disk > 0 {
+				r = num(rec/disk, 2) + "x"
+			}
+			b.p("| %s | %s | %s | %s |", name, num(rec, 0), num(disk, 1), r)
+		}
+		row("raw (protobuf)", x.RawRecordBytes, x.RawDiskPerEvent)
+		row("outputs (JSON)", x.OutputRecordBytes, x.OutputDiskPerEvent)
+		row("table changelog", x.ChangelogRecordBytes, x.ChangelogDiskPerEntry)
+		b.p("")
+	}
+	if len(s.Profiles) > 0 {
+		b.p("## Profiles")
+		b.p("")
+		for _, p := range s.Profiles {
+			what := "CPU, " + num(p.Seconds, 0) + " s"
+			if p.Kind != "cpu" {
+				what = "allocated bytes over the measured window"
+			}
+			b.p("### %s: %s", p.Name, what)
+			b.p("")
+			if len(p.Areas) > 0 {
+				var parts []string
+				for _, a := range p.Areas {
+					if a.Share >= 0.5 {
+						parts = append(parts, fmt.Sprintf("%s %s%%", a.Name, num(a.Share, 1)))
+					}
+				}
+				b.p("By area (flat): %s.", strings.Join(parts, ", "))
+				b.p("")
+			}
+			b.p("```")
+			b.p("%s", p.Top)
+			b.p("```")
+			b.p("")
+		}
+	}
+}
+
+func microSection(b *w, m *Micro) {
+	b.p("## Micro-benchmarks")
+	b.p("")
+	b.p("`go test -run '^$' -bench . -benchmem -short` (median of the runs; cpu-ns/op is the process's CPU time per op")
+	b.p("where the benchmark reports it, steadier than wall time on a shared machine).")
+	b.p("")
+	b.p("| package | benchmark | runs | ns/op | cpu-ns/op | B/op | allocs/op | other |")
+	b.p("|---|---|---|---|---|---|---|---|")
+	for _, x := range m.Benchmarks {
+		var other []string
+		for _, u := range []string{"MB/s", "events/s", "cpu-µs/event", "entries/s"} {
+			if v, ok := x.Median[u]; ok {
+				other = append(other, num(v, 1)+" "+u)
+			}
+		}
+		cpu := "-"
+		if v, ok := x.Median["cpu-ns/op"]; ok {
+			cpu = num(v, 0)
+		}
+		pkg := x.Pkg[strings.LastIndex(x.Pkg, "tetragon-fanout/")+len("tetragon-fanout/"):]
+		b.p("| %s | %s | %d | %s | %s | %s | %s | %s |", pkg, x.Name, len(x.Runs), num(x.Median["ns/op"], 0), cpu,
+			num(x.Median["B/op"], 0), num(x.Median["allocs/op"], 0), strings.Join(other, ", "))
+	}
+	b.p("")
+	if len(m.Ratios) > 0 {
+		b.p("Ratios, run by run (the i-th runs of both benchmarks are neighbours in time), median and range:")
+		b.p("")
+		b.p("| comparison | median | min..max | runs | unit |")
+		b.p("|---|---|---|---|---|")
+		for _, r := range m.Ratios {
+			b.p("| %s | %sx | %s..%s | %d | %s |", r.What, num(r.Median, 1), num(r.Min, 1), num(r.Max, 1), r.Runs, r.Unit)
+		}
+		b.p("")
+	}
+}
