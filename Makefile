@@ -111,3 +111,11 @@ images:
 			if [[ -n "$(IMAGE_PUSH)" ]]; then docker push "$$ref"; fi; \
 		fi; \
 	done
+
+# Benchmarks (deployments/local/bench.sh): micro-benchmarks, then the real binaries on a
+# fresh broker of their own (port 20100, .local/bench/kafka): ingester max rate, fanout
+# over a pre-filled raw topic, 1 vs 2 replicas, end-to-end latency at fixed rates, table
+# recovery, profiles. Writes .local/bench/results.md. BENCH_QUICK=1: a quick run.
+.PHONY: bench
+bench:
+	deployments/local/bench.sh
