@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -54,6 +56,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logLevel    = fs.String("log-level", "info", "debug, info, warn or error")
 		logFormat   = fs.String("log-format", "text", "text or json")
 		metricsAddr = fs.String("metrics-addr", "", "serve Prometheus /metrics on this host:port (off when empty)")
+		tlsCert     = fs.String("tls-cert", "", "PEM server certificate `file`: serve TLS (with --tls-key)")
+		tlsKey      = fs.String("tls-key", "", "PEM server key `file` (with --tls-cert)")
+		tlsClientCA = fs.String("tls-client-ca", "", "PEM CA `file`: require client certificates it signed (mTLS; needs --tls-cert)")
 	)
 	fs.Uint64Var(&cfg.Events, "events", 0, "distinct events to send in total; 0 = unbounded")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "distinct events per second; 0 = as fast as the clients read (no drops)")
@@ -100,6 +105,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tetragon-sim: --listen: %v\n", err)
 		return 2
 	}
+	tc, flagName, err := serverTLS(*tlsCert, *tlsKey, *tlsClientCA)
+	if err != nil {
+		fmt.Fprintf(stderr, "tetragon-sim: --%s: %v\n", flagName, err)
+		return 2
+	}
+	cfg.TLS = tc
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		fmt.Fprintf(stderr, "tetragon-sim: --log-level: %q is not debug, info, warn or error\n", *logLevel)
@@ -148,4 +159,38 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// serverTLS builds the TLS configuration of the flags (nil: plaintext), or
+// returns the name of the flag that is wrong.
+func serverTLS(certFile, keyFile, clientCAFile string) (*tls.Config, string, error) {
+	switch {
+	case certFile == "" && keyFile == "" && clientCAFile == "":
+		return nil, "", nil
+	case certFile == "":
+		if keyFile != "" {
+			return nil, "tls-cert", errors.New("required with --tls-key")
+		}
+		return nil, "tls-cert", errors.New("required with --tls-client-ca")
+	case keyFile == "":
+		return nil, "tls-key", errors.New("required with --tls-cert")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, "tls-cert", err
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if clientCAFile != "" {
+		pem, err := os.ReadFile(clientCAFile)
+		if err != nil {
+			return nil, "tls-client-ca", err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, "tls-client-ca", fmt.Errorf("%s holds no PEM certificate", clientCAFile)
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tc, "", nil
 }
