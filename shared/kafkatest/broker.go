@@ -24,18 +24,22 @@ type BrokerOptions struct {
 	Nodes int
 	// Heap is the max heap per broker JVM (default 512m: tests may run several).
 	Heap string
+	// Security is "" or "plaintext" (default), or "sasl_ssl": kafka.sh's secure
+	// mode (SASL_SSL only, ACLs); Broker.Secure returns its client settings.
+	Security string
 }
 
 // Broker is a private Kafka cluster run by deployments/local/kafka.sh in a temporary
 // data dir. Its methods fail the test on error, so call them from the test goroutine.
 type Broker struct {
-	t       testing.TB
-	script  string
-	dataDir string
-	port    int
-	cport   int
-	nodes   int
-	heap    string
+	t        testing.TB
+	script   string
+	dataDir  string
+	port     int
+	cport    int
+	nodes    int
+	heap     string
+	security string
 }
 
 // Port ranges for private brokers: below Linux's ephemeral range (32768+), so outgoing
@@ -63,12 +67,18 @@ func StartBroker(t testing.TB, opts BrokerOptions) *Broker {
 	if opts.Heap == "" {
 		opts.Heap = "512m"
 	}
+	switch opts.Security {
+	case "", "plaintext", "sasl_ssl":
+	default:
+		t.Fatalf("kafkatest.StartBroker: Security=%q, want plaintext or sasl_ssl", opts.Security)
+	}
 	b := &Broker{
-		t:       t,
-		script:  filepath.Join(RepoRoot(t), "deployments", "local", "kafka.sh"),
-		dataDir: t.TempDir(),
-		nodes:   opts.Nodes,
-		heap:    opts.Heap,
+		t:        t,
+		script:   filepath.Join(RepoRoot(t), "deployments", "local", "kafka.sh"),
+		dataDir:  t.TempDir(),
+		nodes:    opts.Nodes,
+		heap:     opts.Heap,
+		security: opts.Security,
 	}
 	// Registered before starting, so a half-started cluster is stopped too.
 	t.Cleanup(b.cleanup)
@@ -250,6 +260,7 @@ func (b *Broker) run(args ...string) error {
 		"KAFKA_CONTROLLER_PORT="+strconv.Itoa(b.cport),
 		"KAFKA_NODES="+strconv.Itoa(b.nodes),
 		"KAFKA_HEAP="+b.heap,
+		"KAFKA_SECURITY="+b.security,
 		// The script's watchdog stops the brokers if this test binary dies
 		// without running cleanups (panic, -timeout).
 		"KAFKA_OWNER_PID="+strconv.Itoa(os.Getpid()),
