@@ -151,6 +151,8 @@ func TestRawTopicCreation(t *testing.T) {
 	if err := New(o, m, logger).Run(context.Background(), q); err != nil {
 		t.Fatal(err)
 	}
+	// Created on the controller; wait until the brokers serve it.
+	kafkatest.WaitForTopic(t, brokers, topic, 5, 30*time.Second)
 	cfgs := kafkatest.TopicConfigs(t, brokers, topic)
 	if cfgs["retention.ms"] != "21600000" || cfgs["compression.type"] != "lz4" || cfgs["max.message.bytes"] != "10485760" {
 		t.Fatalf("topic configs: retention.ms=%s compression.type=%s max.message.bytes=%s", cfgs["retention.ms"], cfgs["compression.type"], cfgs["max.message.bytes"])
