@@ -12,7 +12,7 @@ type ProducerConfig struct {
 	Compression  string        `env:"KAFKA_COMPRESSION" envDefault:"zstd" help:"none, gzip, snappy, lz4 or zstd"`
 	BatchBytes   int           `env:"KAFKA_BATCH_BYTES" envDefault:"1048576" help:"flush a partition's batch at this many bytes"`
 	Linger       time.Duration `env:"KAFKA_LINGER" envDefault:"5ms" help:"flush a batch at least this often"`
-	Retries      int           `env:"KAFKA_PRODUCE_RETRIES" envDefault:"10" help:"delivery retries before an event is counted as undelivered"`
+	Retries      int           `env:"KAFKA_PRODUCE_RETRIES" envDefault:"10" help:"the producer's own retries of a failed batch (after them the ingester resends retriable failures; the fanout restarts from its last commit)"`
 	RetryBackoff time.Duration `env:"KAFKA_PRODUCE_RETRY_BACKOFF" envDefault:"250ms" help:"wait between delivery retries"`
 }
 
