@@ -314,6 +314,17 @@ node_pid() {
 	echo "$pid"
 }
 
+# launched_alive N: the process launch_node started for node N is still alive. Unlike
+# node_pid it does not look for java's command line: right after the fork, on a loaded
+# machine, the child can still be the shell that has not exec'd java yet.
+launched_alive() {
+	local f pid
+	f=$(node_dir "$1")/kafka.pid
+	[[ -f $f ]] || return 1
+	pid=$(<"$f")
+	is_uint "$pid" && kill -0 "$pid" 2>/dev/null
+}
+
 port_in_use() {
 	local p=$1
 	if command -v ss >/dev/null 2>&1; then
@@ -730,7 +741,7 @@ cmd_start() {
 	while :; do
 		local -a running=()
 		for n in "${to_start[@]}"; do
-			if ! node_pid "$n" >/dev/null; then
+			if ! launched_alive "$n"; then
 				log_tail "$n"
 				die 1 "node $n exited during start-up (see $(node_dir "$n")/server.log)"
 			fi
@@ -738,6 +749,8 @@ cmd_start() {
 		for ((n = 1; n <= NODES; n++)); do node_pid "$n" >/dev/null && running+=("$n"); done
 		want=${#running[@]}
 		local ok=1
+		# A node that has not exec'd java yet is not running yet: keep waiting for it.
+		for n in "${to_start[@]}"; do node_pid "$n" >/dev/null || ok=0; done
 		for n in "${running[@]}"; do
 			got=$(count_brokers "$(node_port "$n")") || got=0
 			if [[ $got != "$want" ]]; then
