@@ -3,6 +3,7 @@ package processor
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/IBM/sarama"
@@ -78,8 +79,15 @@ func (p *Producer) Close() error {
 
 // permanent reports errors the broker will return again for the same record:
 // retrying cannot help, so the raw message goes to the DLQ instead of
-// stopping the pipeline for good.
+// stopping the pipeline for good. That includes a record larger than the
+// producer's MaxMessageBytes, which sarama refuses before sending with a
+// ConfigurationError, not ErrMessageSizeTooLarge: taken for transient, it
+// restarted the processor on the same message forever (fanout/e2e).
 func permanent(err error) bool {
+	var ce sarama.ConfigurationError
+	if errors.As(err, &ce) && strings.Contains(string(ce), "MaxMessageBytes") {
+		return true
+	}
 	var kerr sarama.KError
 	if errors.As(err, &kerr) {
 		switch kerr {
