@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/gorilla/mux"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/web/monitor"
@@ -211,7 +213,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		return nil // ctx ended
 	}
 	defer topicsAdmin.Close()
-	tm, err := topics.New(topicsAdmin.Admin, cfg.OutputSpec(), cfg.Routes().DefaultTemplate(), topics.Options{})
+	tm, err := topics.New(topicsAdmin.Admin, r.outputSpec(), cfg.Routes().DefaultTemplate(), topics.Options{})
 	if err != nil {
 		return errFatal{fmt.Errorf("output topics: %w", err)}
 	}
@@ -294,8 +296,12 @@ func (r *Runner) prepareOnce(parts int32) error {
 		r.log.Info("table changelog created", "topic", r.cfg.TableTopic(), "partitions", parts,
 			"retention", r.cfg.TableRetention(), "segment", r.cfg.TableSegment(), "replication", r.cfg.TableReplication)
 	}
-	if _, _, err := kafkaclient.EnsureTopic(a.Admin, r.cfg.DLQTopic, r.cfg.OutputSpec()); err != nil {
+	dlqCreated, _, err := kafkaclient.EnsureTopic(a.Admin, r.cfg.DLQTopic, r.outputSpec())
+	if err != nil {
 		return err
+	}
+	if !dlqCreated {
+		r.checkDLQSize(a)
 	}
 	for _, topic := range []string{r.cfg.TableTopic(), r.cfg.DLQTopic} {
 		if err := WaitTopicReady(a, topic, 30*time.Second); err != nil {
@@ -312,6 +318,54 @@ func (r *Runner) prepareOnce(parts int32) error {
 		}
 	}
 	return nil
+}
+
+// batchFraming is room above the producer's MaxMessageBytes for a record
+// batch's header and compression framing.
+const batchFraming = 64 << 10
+
+// outputSpec is how the fanout creates output and DLQ topics: the
+// configured partitions, replication and retention, and a
+// max.message.bytes that holds any batch the output producer builds (its
+// MaxMessageBytes, 10 MiB, which is also the raw topic's default limit).
+// With the broker's default (1 MiB) instead, a raw message whose output is
+// too large could not go to the DLQ either: its partition stalled, the
+// processor restarting forever (found by fanout/e2e's fault suite); and
+// outputs that piled up for one partition while the broker was slow could
+// be refused as one oversized batch.
+func (r *Runner) outputSpec() kafkaclient.TopicSpec {
+	s := r.cfg.OutputSpec()
+	cfgs := map[string]string{}
+	for k, v := range s.Configs {
+		cfgs[k] = v
+	}
+	if _, ok := cfgs[maxMessageBytes]; !ok {
+		cfgs[maxMessageBytes] = strconv.Itoa(r.configs.Producer.Producer.MaxMessageBytes + batchFraming)
+	}
+	s.Configs = cfgs
+	return s
+}
+
+const maxMessageBytes = "max.message.bytes"
+
+// checkDLQSize warns when an existing DLQ topic cannot hold every raw
+// message: one that fails to normalize or to be emitted and does not fit
+// the DLQ holds its partition back (the processor retries it forever
+// rather than drop it).
+func (r *Runner) checkDLQSize(a *Admin) {
+	entries, err := a.Admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: r.cfg.DLQTopic,
+		ConfigNames: []string{maxMessageBytes}})
+	if err != nil {
+		r.log.Warn("cannot read the DLQ topic's max.message.bytes", "topic", r.cfg.DLQTopic, "err", err)
+		return
+	}
+	want := r.configs.Producer.Producer.MaxMessageBytes
+	for _, e := range entries {
+		if n, err := strconv.Atoi(e.Value); e.Name == maxMessageBytes && err == nil && n < want {
+			r.log.Warn("the DLQ topic's max.message.bytes is below the largest raw message: such a message that cannot be processed stalls its partition; raise it",
+				"topic", r.cfg.DLQTopic, "max.message.bytes", n, "want_at_least", want)
+		}
+	}
 }
 
 func (r *Runner) runProcessor(ctx context.Context, pl *Pipeline) error {
