@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -87,6 +88,12 @@ func (s *Store) Builder() storage.Builder {
 func (s *Store) Update(_ goka.UpdateContext, st storage.Storage, key string, value []byte) error {
 	if value != nil {
 		if seen, ok := seenNS(value); !ok || s.opts.Now().UnixNano()-seen <= int64(s.opts.Window) {
+			// value aliases sarama's decompressed record batch: the memory
+			// table keeping it would pin the whole batch (keys, framing,
+			// ~50 bytes per entry more) for the window. LevelDB copies.
+			if t, ok := st.(*ttlStorage); ok && t.mem != nil {
+				value = bytes.Clone(value)
+			}
 			return st.Set(key, value)
 		}
 	}
