@@ -687,19 +687,22 @@ func (s *Server) maybeDuplicate(f *frame, now time.Time) {
 }
 
 // handOut gives f to every connected client; false if the server stopped
-// before it could (f is then handed out after the restart).
+// before it could, or the last client left after the pump saw it (f is then
+// handed out once a client is back: an event sent to nobody would count as
+// sent with no client's books to show where it went).
 func (s *Server) handOut(f *frame) bool {
 	s.emitMu.Lock()
 	defer s.emitMu.Unlock()
 	s.mu.Lock()
 	ok, abort := s.armed, s.abortCh
 	s.mu.Unlock()
-	if !ok {
+	clients := *s.snapshot.Load()
+	if !ok || len(clients) == 0 {
 		return false
 	}
 	s.seq++
 	f.seq = s.seq
-	for _, c := range *s.snapshot.Load() {
+	for _, c := range clients {
 		if !c.filter.match(&f.ev) {
 			c.filtered.Add(1)
 			continue
