@@ -404,6 +404,14 @@ func (p *Publisher) handleErrors() {
 		}
 		<-p.sem
 		p.m.Dropped(reason).Inc()
+		// An ACL refusing our writes drops every event: not ready (until a
+		// delivery succeeds), and one line that says what to fix.
+		if notAuthorized(perr.Err) && !p.failing.Swap(true) {
+			p.setState(fmt.Errorf("not authorized to write topic %s: %w", p.opts.Topic, perr.Err))
+			p.updateConnected()
+			p.log.Error("kafka refuses our writes: every event is dropped (reason kafka) until an ACL allows this principal to write the topic",
+				"topic", p.opts.Topic, "err", perr.Err)
+		}
 		if ok, suppressed := p.logLimit.allow(); ok {
 			p.log.Error("event not delivered", "id", env.key.String(), "type", string(env.hdrs[0].Value),
 				"bytes", len(env.raw), "reason", reason, "err", perr.Err, "suppressed_before", suppressed)
@@ -510,6 +518,11 @@ func classify(err error) (reason string, retriable bool) {
 		return metrics.ReasonKafka, false
 	}
 	return metrics.ReasonKafka, true
+}
+
+func notAuthorized(err error) bool {
+	return errors.Is(err, sarama.ErrTopicAuthorizationFailed) || errors.Is(err, sarama.ErrClusterAuthorizationFailed) ||
+		errors.Is(err, sarama.ErrTransactionalIDAuthorizationFailed)
 }
 
 // envelope is one allocation holding the producer message, its headers and
