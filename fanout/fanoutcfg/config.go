@@ -49,6 +49,7 @@ type Config struct {
 	RawTopicWaitMax      time.Duration `env:"RAW_TOPIC_WAIT_BACKOFF_MAX" envDefault:"30s" help:"longest wait between checks for a missing raw topic"`
 	RestartBackoffMax    time.Duration `env:"PROCESSOR_RESTART_BACKOFF_MAX" envDefault:"30s" help:"longest wait before restarting a failed processor (it resumes from the last commit)"`
 	PartitionChannelSize int           `env:"PARTITION_BUFFER" envDefault:"64" help:"messages buffered per partition in front of the callback"`
+	CompressionLevel     int           `env:"KAFKA_COMPRESSION_LEVEL" envDefault:"1" help:"codec level of outputs and changelog: 1 is the fastest (zstd, gzip); 3 is zstd's default; lz4 and snappy ignore it"`
 	DebugPprof           bool          `env:"DEBUG_PPROF" envDefault:"false" help:"serve Go's /debug/pprof on HTTP_ADDR (profiling; keep off in production)"`
 
 	Kafka    kafkaclient.Config
@@ -159,6 +160,11 @@ func (c *Config) Validate() error {
 	add(c.Log.Validate())
 	if _, err := c.Producer.Codec(); err != nil {
 		add(envconfig.Errorf("KAFKA_COMPRESSION", "%v", err))
+	}
+	if c.CompressionLevel < 1 || c.CompressionLevel > 22 {
+		add(envconfig.Errorf("KAFKA_COMPRESSION_LEVEL", "must be 1 to 22 (zstd) or 1 to 9 (gzip), got %d", c.CompressionLevel))
+	} else if c.Producer.Compression == "gzip" && c.CompressionLevel > 9 {
+		add(envconfig.Errorf("KAFKA_COMPRESSION_LEVEL", "gzip levels are 1 to 9, got %d", c.CompressionLevel))
 	}
 	if c.Producer.Retries < 0 {
 		add(envconfig.Errorf("KAFKA_PRODUCE_RETRIES", "must be >= 0, got %d", c.Producer.Retries))

@@ -86,6 +86,8 @@ func TestInvalidNamesTheVariable(t *testing.T) {
 		{map[string]string{"ROUTES_FILE": filepath.Join(dir, "missing.yaml")}, "ROUTES_FILE"},
 		{map[string]string{"KAFKA_VERSION": "1.0.0"}, "KAFKA_VERSION"},
 		{map[string]string{"KAFKA_LINGER": "-1s"}, "KAFKA_LINGER"},
+		{map[string]string{"KAFKA_COMPRESSION_LEVEL": "0"}, "KAFKA_COMPRESSION_LEVEL"},
+		{map[string]string{"KAFKA_COMPRESSION": "gzip", "KAFKA_COMPRESSION_LEVEL": "12"}, "KAFKA_COMPRESSION_LEVEL"},
 		{map[string]string{"HOT_STANDBY": "maybe"}, "HOT_STANDBY"},
 	}
 	for _, c := range cases {

@@ -46,6 +46,9 @@ func TestBuildConfigs(t *testing.T) {
 	if p.RequiredAcks != sarama.WaitForAll || !p.Idempotent || p.Flush.Frequency != 3*time.Millisecond {
 		t.Errorf("producer: acks %v idempotent %v flush %v", p.RequiredAcks, p.Idempotent, p.Flush.Frequency)
 	}
+	if p.CompressionLevel != 1 {
+		t.Errorf("producer: compression level %d, want KAFKA_COMPRESSION_LEVEL's default 1", p.CompressionLevel)
+	}
 	if cl := clone(c.Producer, "x"); cl.ClientID != "x" || c.Producer.ClientID == "x" {
 		t.Error("clone shares the config")
 	}
