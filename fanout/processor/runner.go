@@ -258,8 +258,18 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
+// connectOnce is connect with one metadata retry instead of ten: the raw
+// topic wait retries with its own backoff, and a failure such as a wrong
+// password (which sarama retries like a network error) reaches the log in a
+// second instead of after ten half-second retries.
+func (r *Runner) connectOnce() (*Admin, error) {
+	c := *r.configs.Consumer
+	c.Metadata.Retry.Max = 1
+	return NewAdmin(r.cfg.Kafka.Brokers, &c, r.cfg.ClientID()+"-admin")
+}
+
 func (r *Runner) waitRaw(ctx context.Context) (int32, error) {
-	return WaitRawTopic(ctx, r.log, r.connect, r.cfg.RawTopic, r.cfg.RawTopicWaitMax, func(missing bool) {
+	return WaitRawTopic(ctx, r.log, r.connectOnce, r.cfg.RawTopic, r.cfg.RawTopicWaitMax, func(missing bool) {
 		r.rawMissing.Store(missing)
 		r.m.RawMissing.Set(map[bool]float64{true: 1, false: 0}[missing])
 	})
