@@ -1,9 +1,11 @@
 package processor
 
 import (
+	"bytes"
 	"errors"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -279,19 +281,48 @@ func sortedKeys(h goka.Headers) []string {
 	return keys
 }
 
-// outputHeaders: the raw message's headers, tf-format=json1 and
-// tf-raw=partition/offset (a re-emit after a crash has the same tf-raw).
-func outputHeaders(h goka.Headers, part int32, off int64) []sarama.RecordHeader {
-	keys := sortedKeys(h)
-	out := make([]sarama.RecordHeader, 0, len(keys)+2)
-	for _, k := range keys {
-		out = append(out, sarama.RecordHeader{Key: []byte(k), Value: h[k]})
+// headerNames interns the names of the headers every raw message carries,
+// so copying them to an output record allocates nothing (sarama only reads
+// them). Other names are copied.
+var headerNames = func() map[string][]byte {
+	m := map[string][]byte{}
+	for _, k := range []string{headers.Type, headers.Node, headers.IngestNS, headers.Format, headers.Raw} {
+		m[k] = []byte(k)
 	}
-	rawPos := append(strconv.AppendInt(nil, int64(part), 10), '/')
+	return m
+}()
+
+func headerKey(k string) []byte {
+	if b, ok := headerNames[k]; ok {
+		return b
+	}
+	return []byte(k)
+}
+
+var (
+	formatKey  = headerNames[headers.Format]
+	formatJSON = []byte(headers.FormatJSON)
+	rawKey     = headerNames[headers.Raw]
+)
+
+// outputHeaders: the raw message's headers (sorted by name), tf-format=json1
+// and tf-raw=partition/offset (a re-emit after a crash has the same tf-raw).
+// One allocation for the slice and one for tf-raw's value: this runs for
+// every event.
+func outputHeaders(h goka.Headers, part int32, off int64) []sarama.RecordHeader {
+	out := make([]sarama.RecordHeader, 0, len(h)+2)
+	for k, v := range h {
+		if !ours(k) {
+			out = append(out, sarama.RecordHeader{Key: headerKey(k), Value: v})
+		}
+	}
+	slices.SortFunc(out, func(a, b sarama.RecordHeader) int { return bytes.Compare(a.Key, b.Key) })
+	rawPos := make([]byte, 0, 24)
+	rawPos = append(strconv.AppendInt(rawPos, int64(part), 10), '/')
 	rawPos = strconv.AppendInt(rawPos, off, 10)
 	return append(out,
-		sarama.RecordHeader{Key: []byte(headers.Format), Value: []byte(headers.FormatJSON)},
-		sarama.RecordHeader{Key: []byte(headers.Raw), Value: rawPos})
+		sarama.RecordHeader{Key: formatKey, Value: formatJSON},
+		sarama.RecordHeader{Key: rawKey, Value: rawPos})
 }
 
 // dlqHeaders: the raw headers (tf-format stays pb1) plus the reason.
