@@ -18,7 +18,8 @@
 #                       table (default 1000000; quick 100000)
 #   BENCH_COUNT         micro-benchmark runs (-count; default 5, quick 1)
 #   BENCH_TIME          micro-benchmark -benchtime (default 500ms, quick 100ms)
-#   BENCH_RATES         end-to-end offered rates (default 5000,10000,20000)
+#   BENCH_RATES         end-to-end offered rates (default 1000,5000,10000,20000: 1000 is a
+#                       node's rate, where the ingester's batches are smallest)
 #   BENCH_E2E_WINDOW    measured window per rate (default 30s, quick 10s)
 #   BENCH_ONLY          micro | system (default both)
 #   BENCH_SCENARIOS     system scenarios: ingest,fanout,e2e,recovery (default all)
@@ -47,7 +48,7 @@ fi
 EVENTS=${BENCH_EVENTS:-$d_events}
 COUNT=${BENCH_COUNT:-$d_count}
 BTIME=${BENCH_TIME:-$d_time}
-RATES=${BENCH_RATES:-5000,10000,20000}
+RATES=${BENCH_RATES:-1000,5000,10000,20000}
 WINDOW=${BENCH_E2E_WINDOW:-$d_window}
 ONLY=${BENCH_ONLY:-}
 SCENARIOS=${BENCH_SCENARIOS:-}

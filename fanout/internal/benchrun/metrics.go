@@ -19,7 +19,7 @@ type metrics struct {
 
 func scrape(addr string) metrics {
 	m := metrics{series: map[string]float64{}, byName: map[string]float64{}}
-	c := http.Client{Timeout: 5 * time.Second}
+	c := http.Client{Timeout: 5 * time.Second, Transport: plain}
 	resp, err := c.Get("http://" + addr + "/metrics")
 	if err != nil {
 		return m

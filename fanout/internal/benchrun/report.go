@@ -168,6 +168,7 @@ func render(s *Results, m *Micro, command, dir string) string {
 	targets(&b, s, m)
 	if s != nil {
 		system(&b, s)
+		costSection(&b, s)
 	}
 	if m != nil {
 		microSection(&b, m)
@@ -239,8 +240,20 @@ func system(b *w, s *Results) {
 			num(i.PeakRSSMiB, 1), num(i.AllocsPerEvent, 1), num(i.AllocBytesPerEv, 0), num(i.Dropped, 0), num(i.SimCores, 2),
 			num(i.BrokerUsPerEvent, 2), num(i.BrokerCores, 2), i.Load)
 		b.p("")
-		b.p("Raw topic after the run: %s messages.", num(float64(i.RawMessages), 0))
+		b.p("Raw topic after the run: %s messages, %s bytes/event on disk.", num(float64(i.RawMessages), 0), num(i.DiskPerEvent, 1))
 		b.p("")
+		if len(s.Codecs) > 0 {
+			b.p("The same with other codecs (KAFKA_COMPRESSION; a fifth of the events each, throwaway topics): what the")
+			b.p("node saves in CPU against what Kafka stores and carries.")
+			b.p("")
+			b.p("| codec | events/s | CPU µs/event | bytes/event on disk | allocs/event | broker µs/event | load |")
+			b.p("|---|---|---|---|---|---|---|")
+			for _, c := range append([]*IngestResult{i}, s.Codecs...) {
+				b.p("| %s | %s | %s | %s | %s | %s | %s |", c.Codec, num(c.EventsPerSec, 0), num(c.CPUUsPerEvent, 2),
+					num(c.DiskPerEvent, 1), num(c.AllocsPerEvent, 1), num(c.BrokerUsPerEvent, 2), c.Load)
+			}
+			b.p("")
+		}
 	}
 	if len(s.Fanout) > 0 {
 		b.p("## (b) fanout over the pre-filled raw topic; (e) one replica against two")

@@ -28,6 +28,7 @@ type sys struct {
 	profileSecs int
 	lingerCheck bool
 	leveldbRun  bool
+	codecList   []string
 
 	res *Results
 	// rawTopic holds the pre-filled raw topic once (a) ran.
@@ -43,6 +44,7 @@ type Results struct {
 	DupRatio           float64
 	KafkaVersion       string
 	Ingest             *IngestResult     `json:",omitempty"`
+	Codecs             []*IngestResult   `json:",omitempty"`
 	Fanout             []*FanoutResult   `json:",omitempty"`
 	E2E                []*E2EResult      `json:",omitempty"`
 	Recovery           []*RecoveryResult `json:",omitempty"`
@@ -56,6 +58,8 @@ type Results struct {
 
 // IngestResult is scenario (a).
 type IngestResult struct {
+	Codec            string
+	DiskPerEvent     float64 // raw topic bytes on disk per event
 	Events           float64 // published in the measured window
 	Seconds          float64
 	EventsPerSec     float64
@@ -148,12 +152,13 @@ func runSystem(args []string) error {
 	fs.StringVar(&dataDir, "kafka-data", os.Getenv("KAFKA_DATA_DIR"), "the broker's data dir (KAFKA_DATA_DIR): bytes on disk, broker CPU")
 	fs.IntVar(&s.events, "events", 1_000_000, "distinct events of the pre-filled raw topic and entries of the recovered table")
 	fs.Float64Var(&s.dupRatio, "dup-ratio", 0.01, "share of events the simulator sends twice (dedup drops them)")
-	fs.StringVar(&rates, "rates", "5000,10000,20000", "offered rates of the end-to-end runs")
+	fs.StringVar(&rates, "rates", "1000,5000,10000,20000", "offered rates of the end-to-end runs")
 	fs.DurationVar(&s.e2eWarm, "e2e-warmup", 10*time.Second, "warm-up before each end-to-end window")
 	fs.DurationVar(&s.e2eWindow, "e2e-window", 30*time.Second, "measured end-to-end window per rate")
 	fs.IntVar(&s.profileSecs, "profile-seconds", 10, "CPU profile length of each hot path")
 	fs.BoolVar(&s.lingerCheck, "linger-check", true, "also run 10k/s with KAFKA_LINGER=100ms (goka's default flush) on the fanout")
 	fs.BoolVar(&s.leveldbRun, "leveldb-run", true, "also run the fanout over the pre-filled topic with TABLE_STORAGE=leveldb")
+	codecs := fs.String("codecs", "lz4,none", "codecs the ingester runs with too (after the zstd fill), on a fifth of the events")
 	only := fs.String("only", "", "comma-separated scenarios to run: ingest,fanout,e2e,recovery (default all)")
 	_ = fs.Parse(args)
 	if brokers == "" {
@@ -165,6 +170,11 @@ func runSystem(args []string) error {
 			return fmt.Errorf("-rates: %q is not a rate", f)
 		}
 		s.rates = append(s.rates, r)
+	}
+	for _, c := range strings.Split(*codecs, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			s.codecList = append(s.codecList, c)
+		}
 	}
 	var err error
 	if s.out, err = filepath.Abs(s.out); err != nil {
@@ -206,6 +216,10 @@ func runSystem(args []string) error {
 		} else {
 			s.res.Ingest = r
 		}
+	}
+	if run("ingest") && len(s.codecList) > 0 {
+		logf("(a) ingester with %v", s.codecList)
+		s.codecs()
 	}
 	if run("fanout") && s.rawCount > 0 {
 		logf("(b) fanout, 1 replica, memory table, over %d raw events (profiled)", s.rawCount)
@@ -297,7 +311,7 @@ func (s *sys) startFanout(replica, group, raw, storage string, extra ...string) 
 	return startProc(replica, filepath.Join(s.bin, "fanout"), nil, append(env, extra...), s.logDir, addr)
 }
 
-// waitFor polls cond every 200ms until it holds, a process exits, or
+// waitFor polls cond every 500ms (each poll scrapes the measured processes) until it holds, a process exits, or
 // stall passes without progress() changing.
 func waitFor(what string, stall time.Duration, procs []*proc, progress func() float64, cond func() bool) error {
 	last, lastChange := progress(), time.Now()
@@ -312,7 +326,7 @@ func waitFor(what string, stall time.Duration, procs []*proc, progress func() fl
 		} else if time.Since(lastChange) > stall {
 			return fmt.Errorf("%s: no progress for %s (at %.0f)", what, stall, v)
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(500 * time.Millisecond)
 	}
 	return nil
 }
@@ -376,24 +390,39 @@ func (pr *profiler) stop(events float64) {
 // block so nothing is dropped and the rate is what it sustains). It also
 // fills the raw topic for (b) and (e).
 func (s *sys) ingest() (*IngestResult, error) {
+	s.rawTopic = "bench.raw"
+	r, err := s.ingestRun("fill", s.rawTopic, s.events, "zstd", true)
+	if err != nil {
+		return nil, err
+	}
+	if s.rawCount, err = s.c.messages(s.rawTopic); err != nil {
+		return r, err
+	}
+	r.RawMessages = s.rawCount
+	return r, nil
+}
+
+// ingestRun runs the simulator (--rate 0, events distinct events) and the
+// ingester with codec into topic, and measures the ingester from 2%
+// published to the last event acked.
+func (s *sys) ingestRun(name, topic string, events int, codec string, profile bool) (*IngestResult, error) {
 	dir, err := sockDir()
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	sock := filepath.Join(dir, "t.sock")
-	s.rawTopic = "bench.raw"
-	simP, err := s.startSim("sim-fill", sock, 0, s.events)
+	simP, err := s.startSim("sim-"+name, sock, 0, events)
 	if err != nil {
 		return nil, err
 	}
 	defer simP.stop(10 * time.Second)
-	ing, err := s.startIngester("ingester-fill", sock, s.rawTopic, "QUEUE_POLICY=block")
+	ing, err := s.startIngester("ingester-"+name, sock, topic, "QUEUE_POLICY=block", "KAFKA_COMPRESSION="+codec)
 	if err != nil {
 		return nil, err
 	}
 	defer ing.stop(30 * time.Second)
-	total := float64(uint64(s.events) + sim.ExpectedDuplicates(uint64(s.events), s.dupRatio))
+	total := float64(uint64(events) + sim.ExpectedDuplicates(uint64(events), s.dupRatio))
 	warm := max(total/50, 1000)
 	var m metrics
 	pub := func() float64 { m = ing.scrape(); return m.get("ingester_events_published_total") }
@@ -402,15 +431,21 @@ func (s *sys) ingest() (*IngestResult, error) {
 	}
 	m0 := m
 	meter := newCPUMeter(s.pids(map[string]*proc{"ingester": ing, "sim": simP}))
-	pr := s.startProfile("ingester", ing)
+	var pr *profiler
+	if profile {
+		pr = s.startProfile("ingester", ing)
+	}
 	if err := waitFor("ingester run", 60*time.Second, []*proc{simP, ing}, pub, func() bool { return pub() >= total }); err != nil {
 		return nil, err
 	}
 	m1 := m
 	cpu, secs := meter.read()
 	n := m1.get("ingester_events_published_total") - m0.get("ingester_events_published_total")
-	pr.stop(n)
+	if pr != nil {
+		pr.stop(n)
+	}
 	r := &IngestResult{
+		Codec:  codec,
 		Events: n, Seconds: secs, EventsPerSec: n / secs,
 		CPUUsPerEvent: cpu["ingester"] / n * 1e6, Cores: cpu["ingester"] / secs,
 		PeakRSSMiB:      pidStatusMiB(ing.pid(), "VmHWM"),
@@ -421,12 +456,25 @@ func (s *sys) ingest() (*IngestResult, error) {
 		Load: loadAvg(),
 	}
 	ing.stop(30 * time.Second)
-	if s.rawCount, err = s.c.messages(s.rawTopic); err != nil {
-		return r, err
+	if msgs, err := s.c.messages(topic); err == nil && msgs > 0 {
+		r.DiskPerEvent = float64(s.c.diskBytes(func(t string) bool { return t == topic })) / float64(msgs)
 	}
-	r.RawMessages = s.rawCount
-	logf("(a) %.0f events/s, %.2f µs CPU/event, peak RSS %.0f MiB; raw topic holds %d", r.EventsPerSec, r.CPUUsPerEvent, r.PeakRSSMiB, s.rawCount)
+	logf("(a) %s: %.0f events/s, %.2f µs CPU/event, peak RSS %.0f MiB, %.0f bytes/event on disk", codec, r.EventsPerSec, r.CPUUsPerEvent, r.PeakRSSMiB, r.DiskPerEvent)
 	return r, nil
+}
+
+// codecs is (a) again with other codecs on throwaway topics: what the node
+// saves in CPU against what Kafka stores and carries.
+func (s *sys) codecs() {
+	for _, codec := range s.codecList {
+		events := max(s.events/5, 20000)
+		r, err := s.ingestRun(codec, "bench.codec-"+codec, events, codec, false)
+		if err != nil {
+			s.res.Errors = append(s.res.Errors, fmt.Sprintf("ingester with %s: %v", codec, err))
+			continue
+		}
+		s.res.Codecs = append(s.res.Codecs, r)
+	}
 }
 
 // finished is what a fanout replica is done with: every raw message ends
