@@ -219,6 +219,14 @@ func targets(b *w, s *Results, m *Micro) {
 		v, kind := cpuNs(d)
 		b.p("| decode + normalize (the processor's Decoder + Append) | <= 7 µs/event | %s µs (%s) | %s |", num(v/1000, 2), kind, verdict(v <= 7000))
 		b.p("| decode + normalize allocations | <= 15 allocs/event | %s | %s |", num(d.Median["allocs/op"], 0), verdict(d.Median["allocs/op"] <= 15))
+		if n := microBench(m, "fanout/normalize", "DecodeNormalize/normalize"); n != nil {
+			v, kind := cpuNs(n)
+			b.p("| (decode into a fresh message + normalize) | | %s µs (%s), %s allocs | |", num(v/1000, 2), kind, num(n.Median["allocs/op"], 0))
+		}
+		if p := microBench(m, "fanout/processor", "Process"); p != nil {
+			b.p("| (the whole callback per new event: dedup, table value, decode, route, JSON, headers; no Kafka) | | %s µs (wall), %s allocs | |",
+				num(p.Median["ns/op"]/1000, 2), num(p.Median["allocs/op"], 0))
+		}
 	}
 	if r := microRatio(m, "Encode/protojson", "Encode/append"); r != nil {
 		b.p("| normalize alone vs protojson.Marshal | >= 10x faster | %sx (runs %s..%s, %s) | %s |", num(r.Median, 1), num(r.Min, 1), num(r.Max, 1), r.Unit, verdict(r.Median >= 10))
