@@ -119,3 +119,18 @@ images:
 .PHONY: bench
 bench:
 	deployments/local/bench.sh
+
+# Security tests (SECURITY.md): a fresh broker in secure mode (kafka.sh KAFKA_SECURITY=sasl_ssl:
+# SASL_SSL only, SCRAM users, ACLs; port 20300, controller 20301, .local/kafka/test-security),
+# the built binaries end to end over it, wrong passwords, ACL denials, redaction, and
+# Tetragon TLS against tetragon-sim. Always uncached; one package at a time (they share the
+# broker's ACL'd names).
+TEST_SECURITY_KAFKA_PORT ?= 20300
+TEST_SECURITY_KAFKA_DATA_DIR ?= $(CURDIR)/.local/kafka/test-security
+SECURITY_TEST_PKGS := ./shared/securitytest ./ingester/securitytest
+
+.PHONY: test-security
+test-security:
+	KAFKA_SECURITY=sasl_ssl KAFKA_PORT=$(TEST_SECURITY_KAFKA_PORT) KAFKA_CONTROLLER_PORT=$$(($(TEST_SECURITY_KAFKA_PORT) + 1)) \
+		KAFKA_DATA_DIR=$(TEST_SECURITY_KAFKA_DATA_DIR) \
+		deployments/local/with-kafka.sh go test -tags security -count=1 -p 1 -timeout 10m $(SECURITY_TEST_PKGS)
