@@ -301,6 +301,13 @@ type stack struct {
 	runs     map[string]int   // replica -> incarnations started
 	all      []*proc
 	stateDir string
+
+	// last scrape of every process: a killed process's counters are
+	// known up to its last second.
+	lastMu      sync.Mutex
+	last        map[*proc]promtext.Set
+	stopPolling chan struct{}
+	polling     sync.WaitGroup
 }
 
 func newStack(t *testing.T, cfg stackConfig) *stack {
@@ -318,7 +325,7 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 		t.Fatal(err)
 	}
 	s := &stack{t: t, cfg: cfg, bins: bins(t), fanouts: map[string]*proc{}, runs: map[string]int{},
-		stateDir: t.TempDir()}
+		stateDir: t.TempDir(), last: map[*proc]promtext.Set{}, stopPolling: make(chan struct{})}
 	s.prefix = "e2e-" + randomHex(t, 4)
 	s.raw, s.dlq, s.group = s.prefix+".raw", s.prefix+".dlq", s.prefix+"-fanout"
 	s.routes = s.writeRoutes()
@@ -342,7 +349,108 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 			s.dumpLogs()
 		}
 	})
+	t.Cleanup(s.deleteTopics)
+	s.polling.Add(1)
+	go s.poll()
+	t.Cleanup(s.endPolling)
 	return s
+}
+
+// scrapeNow records a scrape of every running process at once.
+func (s *stack) scrapeNow() {
+	s.mu.Lock()
+	all := append([]*proc(nil), s.all...)
+	s.mu.Unlock()
+	for _, p := range all {
+		if !p.running() {
+			continue
+		}
+		if m, err := p.metrics(); err == nil {
+			s.lastMu.Lock()
+			s.last[p] = m
+			s.lastMu.Unlock()
+		}
+	}
+}
+
+// poll scrapes every running process once a second.
+func (s *stack) poll() {
+	defer s.polling.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stopPolling:
+			return
+		case <-tick.C:
+		}
+		s.mu.Lock()
+		all := append([]*proc(nil), s.all...)
+		s.mu.Unlock()
+		for _, p := range all {
+			if m, err := p.metrics(); err == nil {
+				s.lastMu.Lock()
+				s.last[p] = m
+				s.lastMu.Unlock()
+			}
+		}
+	}
+}
+
+func (s *stack) endPolling() {
+	select {
+	case <-s.stopPolling:
+	default:
+		close(s.stopPolling)
+	}
+	s.polling.Wait()
+}
+
+// lastMetrics returns the latest scrape of every process that ever
+// answered, by process.
+func (s *stack) lastMetrics() map[*proc]promtext.Set {
+	s.lastMu.Lock()
+	defer s.lastMu.Unlock()
+	out := make(map[*proc]promtext.Set, len(s.last))
+	for p, m := range s.last {
+		out[p] = m
+	}
+	return out
+}
+
+// fanoutTotal sums a fanout counter over every fanout process of the run,
+// each at its last scrape (exact for processes stopped cleanly after the
+// final scrape; up to a second short for killed ones).
+func (s *stack) fanoutTotal(name string, labels ...string) float64 {
+	var v float64
+	for p, m := range s.lastMetrics() {
+		if !strings.HasPrefix(p.name, "ingester") {
+			v += m.Sum(name, labels...)
+		}
+	}
+	return v
+}
+
+// deleteTopics removes the stack's topics and table from the broker (the
+// shared test broker outlives the test).
+func (s *stack) deleteTopics() {
+	cfg := kafkatest.Config()
+	cfg.Metadata.Retry.Max = 1
+	admin, err := sarama.NewClusterAdmin(s.cfg.brokers, cfg)
+	if err != nil {
+		return
+	}
+	defer admin.Close()
+	all, err := admin.ListTopics()
+	if err != nil {
+		return
+	}
+	for name := range all {
+		if strings.HasPrefix(name, s.prefix+".") || name == s.group+"-table" {
+			_ = admin.DeleteTopic(name)
+		}
+	}
+	_ = admin.DeleteConsumerGroup(s.group)
 }
 
 // writeRoutes copies the demo's routes file with this stack's topic prefix,

@@ -177,6 +177,8 @@ type sentBook struct {
 	distinct int
 	dups     int
 	bySeq    map[uint64]string // seq -> id
+	routes   *route.Table
+	prefix   string
 }
 
 // expectations derives, from what the simulator sent, every event's id,
@@ -189,7 +191,7 @@ func expectations(t *testing.T, recs []sim.Sent, routesPath, prefix string) *sen
 	if err != nil {
 		t.Fatalf("routes: %v", err)
 	}
-	b := &sentBook{byID: map[string]*want{}, bySeq: map[uint64]string{}}
+	b := &sentBook{byID: map[string]*want{}, bySeq: map[uint64]string{}, routes: routes, prefix: prefix}
 	for _, r := range recs {
 		var ev tetragon.GetEventsResponse
 		if err := normalize.Decode(r.Bytes, &ev); err != nil {
@@ -206,33 +208,39 @@ func expectations(t *testing.T, recs []sim.Sent, routesPath, prefix string) *sen
 			b.bySeq[r.Seq] = id
 			continue
 		}
-		if prev, ok := b.byID[id]; ok {
-			t.Fatalf("sim events %d and %d share the event id %s: the simulator made two events the pipeline must treat as one", prev.seq, r.Seq, id)
-		}
-		b.distinct++
 		b.bySeq[r.Seq] = id
-		f := normalize.Extract(&ev)
-		w := &want{id: id, typ: f.Type, ns: f.Namespace, seq: r.Seq, copies: [][]byte{r.Bytes},
-			json: normalize.Append(nil, &ev, normalize.Meta{EventID: id})}
-		d := routes.Decide(id, &route.Event{Type: f.Type, Namespace: f.Namespace, Pod: f.Pod, Node: f.Node,
-			Labels: f.Labels, Policy: f.PolicyName, Binary: f.Binary, Enforced: f.Enforced})
-		oracle, mayBeSampled := oracleTopic(prefix, f.Type, f.Namespace)
-		switch d.Action {
-		case route.Emit:
-			w.topic = d.Topic
-			if w.topic != oracle {
-				t.Fatalf("routes send %s/%s to %s, the demo's rules say %s", f.Type, f.Namespace, w.topic, oracle)
-			}
-		case route.SampledOut:
-			if !mayBeSampled || f.Enforced {
-				t.Fatalf("routes sample out %s/%s (enforced %v): no demo rule samples it", f.Type, f.Namespace, f.Enforced)
-			}
-		default:
-			t.Fatalf("routes %v %s/%s: the demo's rules drop nothing", d.Action, f.Type, f.Namespace)
-		}
-		b.byID[id] = w
+		b.add(t, id, r.Seq, &ev, r.Bytes)
 	}
 	return b
+}
+
+// add expects one distinct event (seq 0: injected by the test).
+func (b *sentBook) add(t *testing.T, id string, seq uint64, ev *tetragon.GetEventsResponse, raw []byte) {
+	t.Helper()
+	if prev, ok := b.byID[id]; ok {
+		t.Fatalf("events %d and %d share the event id %s: the simulator made two events the pipeline must treat as one", prev.seq, seq, id)
+	}
+	b.distinct++
+	f := normalize.Extract(ev)
+	w := &want{id: id, typ: f.Type, ns: f.Namespace, seq: seq, copies: [][]byte{raw},
+		json: normalize.Append(nil, ev, normalize.Meta{EventID: id})}
+	d := b.routes.Decide(id, &route.Event{Type: f.Type, Namespace: f.Namespace, Pod: f.Pod, Node: f.Node,
+		Labels: f.Labels, Policy: f.PolicyName, Binary: f.Binary, Enforced: f.Enforced})
+	oracle, mayBeSampled := oracleTopic(b.prefix, f.Type, f.Namespace)
+	switch d.Action {
+	case route.Emit:
+		w.topic = d.Topic
+		if w.topic != oracle {
+			t.Fatalf("routes send %s/%s to %s, the demo's rules say %s", f.Type, f.Namespace, w.topic, oracle)
+		}
+	case route.SampledOut:
+		if !mayBeSampled || f.Enforced {
+			t.Fatalf("routes sample out %s/%s (enforced %v): no demo rule samples it", f.Type, f.Namespace, f.Enforced)
+		}
+	default:
+		t.Fatalf("routes %v %s/%s: the demo's rules drop nothing", d.Action, f.Type, f.Namespace)
+	}
+	b.byID[id] = w
 }
 
 // oracleTopic is deployments/local/routes.demo.yaml read by hand: kprobes
