@@ -67,6 +67,29 @@ go-test:
 demo:
 	deployments/local/demo.sh
 
+# Fault suite (fanout/e2e/faults_test.go): kill -9 and scaling of fanout replicas, broker
+# restart and loss (private 1- and 3-node clusters), duplicates, ingester SIGTERM, poison
+# messages; each under load through the built binaries, zero loss required. Prints and
+# writes the report .local/faults-report.txt (logs in .local/faults/<case>/).
+# test-faults-light is the CI size (FAULTS_LIGHT=1: lower rate, shorter phases, 3 kills
+# instead of 5, no three-node cluster), about 4 minutes on two idle cores.
+FAULTS_KAFKA_PORT ?= 19192
+FAULTS_KAFKA_DATA_DIR ?= $(CURDIR)/.local/kafka/faults
+FAULTS_GO_TEST = cd fanout && go test -tags faults -count=1 -run TestFaults ./e2e/
+
+.PHONY: test-faults test-faults-light
+test-faults: build
+	@rm -f .local/faults-report.txt; rc=0; FAULTS_COMMAND="make test-faults" E2E_BIN_DIR=$(CURDIR)/bin \
+		KAFKA_PORT=$(FAULTS_KAFKA_PORT) KAFKA_DATA_DIR=$(FAULTS_KAFKA_DATA_DIR) \
+		deployments/local/with-kafka.sh bash -c '$(FAULTS_GO_TEST) -timeout 60m' || rc=$$?; \
+		cat .local/faults-report.txt 2>/dev/null || true; exit $$rc
+
+test-faults-light: build
+	@rm -f .local/faults-report.txt; rc=0; FAULTS_LIGHT=1 FAULTS_COMMAND="make test-faults-light" E2E_BIN_DIR=$(CURDIR)/bin \
+		KAFKA_PORT=$(FAULTS_KAFKA_PORT) KAFKA_DATA_DIR=$(FAULTS_KAFKA_DATA_DIR) \
+		deployments/local/with-kafka.sh bash -c '$(FAULTS_GO_TEST) -timeout 20m' || rc=$$?; \
+		cat .local/faults-report.txt 2>/dev/null || true; exit $$rc
+
 kafka-start:
 	$(KAFKA_SH) start
 
