@@ -33,8 +33,9 @@
 #             raw topic; IdempotentWrite on the cluster.
 #   fanout    Read, Describe on the raw topic and its group; Read, Write, Describe,
 #             Create, DescribeConfigs on <group>-table; Write, Describe, Create on topics
-#             prefixed with the output prefix (outputs, DLQ); IdempotentWrite on the
-#             cluster; an explicit DENY of Write on the raw topic (the prefix covers it).
+#             prefixed with the output prefix (outputs, DLQ); DescribeConfigs on the DLQ;
+#             IdempotentWrite on the cluster; an explicit DENY of Write on the raw topic
+#             (the prefix covers it).
 #   consumer  Read, Describe on topics with the output prefix and groups with
 #             KAFKA_ACL_CONSUMER_GROUP_PREFIX.
 #   KAFKA_ACL_RAW_TOPIC              raw topic (default tetragon.raw)
@@ -482,7 +483,8 @@ acl() {
 }
 
 # apply_acls: the least-privilege ACLs of the two binaries and a downstream consumer,
-# once per cluster (they live in the cluster metadata). The JVMs run two at a time.
+# once per cluster (they live in the cluster metadata). The JVMs run two or three at a
+# time (about 2.5 s of CPU each).
 apply_acls() {
 	[[ -f $SEC_DIR/.acls-applied ]] && return 0
 	local t0 pid
@@ -512,9 +514,13 @@ apply_acls() {
 	pids=()
 	acl --deny-principal User:fanout --operation Write --topic "$ACL_RAW_TOPIC" &
 	pids+=($!)
+	# The DLQ: its max.message.bytes is checked at start (DescribeConfigs).
+	local -a dlq_ops=(--operation DescribeConfigs)
 	if [[ $ACL_DLQ_TOPIC != "$ACL_OUTPUT_PREFIX"* ]]; then
-		acl --allow-principal User:fanout --producer --topic "$ACL_DLQ_TOPIC"
+		dlq_ops+=(--operation Write --operation Describe --operation Create)
 	fi
+	acl --allow-principal User:fanout "${dlq_ops[@]}" --topic "$ACL_DLQ_TOPIC" &
+	pids+=($!)
 	acl --allow-principal User:consumer --consumer --topic "$ACL_OUTPUT_PREFIX" \
 		--group "$ACL_CONSUMER_GROUP_PREFIX" --resource-pattern-type prefixed
 	for pid in "${pids[@]}"; do wait "$pid" || die 1 "kafka-acls failed (log: $SEC_DIR/acls.log)"; done
