@@ -151,9 +151,11 @@ bench:
 TEST_SECURITY_KAFKA_PORT ?= 20300
 TEST_SECURITY_KAFKA_DATA_DIR ?= $(CURDIR)/.local/kafka/test-security
 SECURITY_TEST_PKGS := ./shared/securitytest ./ingester/securitytest
+# -v: the log shows the evidence (which principal the broker authorized for each client).
+SECURITY_TEST_FLAGS ?= -v
 
 .PHONY: test-security
 test-security:
 	KAFKA_SECURITY=sasl_ssl KAFKA_PORT=$(TEST_SECURITY_KAFKA_PORT) KAFKA_CONTROLLER_PORT=$$(($(TEST_SECURITY_KAFKA_PORT) + 1)) \
 		KAFKA_DATA_DIR=$(TEST_SECURITY_KAFKA_DATA_DIR) \
-		deployments/local/with-kafka.sh go test -tags security -count=1 -p 1 -timeout 10m $(SECURITY_TEST_PKGS)
+		deployments/local/with-kafka.sh go test -tags security -count=1 -p 1 -timeout 10m $(SECURITY_TEST_FLAGS) $(SECURITY_TEST_PKGS)
