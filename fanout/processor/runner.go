@@ -363,17 +363,19 @@ const maxMessageBytes = "max.message.bytes"
 // the DLQ holds its partition back (the processor retries it forever
 // rather than drop it).
 func (r *Runner) checkDLQSize(a *Admin) {
-	entries, err := a.Admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: r.cfg.DLQTopic,
-		ConfigNames: []string{maxMessageBytes}})
+	res, err := a.Admin.DescribeConfigs([]*sarama.ConfigResource{{Type: sarama.TopicResource, Name: r.cfg.DLQTopic,
+		ConfigNames: []string{maxMessageBytes}}}, sarama.DescribeConfigsOptions{})
 	if err != nil {
 		r.log.Warn("cannot read the DLQ topic's max.message.bytes", "topic", r.cfg.DLQTopic, "err", err)
 		return
 	}
 	want := r.configs.Producer.Producer.MaxMessageBytes
-	for _, e := range entries {
-		if n, err := strconv.Atoi(e.Value); e.Name == maxMessageBytes && err == nil && n < want {
-			r.log.Warn("the DLQ topic's max.message.bytes is below the largest raw message: such a message that cannot be processed stalls its partition; raise it",
-				"topic", r.cfg.DLQTopic, "max.message.bytes", n, "want_at_least", want)
+	for _, rr := range res {
+		for _, e := range rr.Configs {
+			if n, err := strconv.Atoi(e.Value); e.Name == maxMessageBytes && err == nil && n < want {
+				r.log.Warn("the DLQ topic's max.message.bytes is below the largest raw message: such a message that cannot be processed stalls its partition; raise it",
+					"topic", r.cfg.DLQTopic, "max.message.bytes", n, "want_at_least", want)
+			}
 		}
 	}
 }
