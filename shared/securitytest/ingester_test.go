@@ -51,7 +51,7 @@ func TestIngesterRawTopicItMayNotWrite(t *testing.T) {
 			addr := freeAddr(t)
 			p := startProc(t, "ingester", b.ingester, merge(s.Env(t, kafkatest.UserIngester), map[string]string{
 				"TETRAGON_ADDR": simAddr, "RAW_TOPIC": c.topic, "RAW_TOPIC_CREATE": "false", "QUEUE_SIZE": "100",
-				"HTTP_ADDR": addr, "LOG_FORMAT": "text",
+				"HTTP_ADDR": addr, "LOG_FORMAT": "text", "SHUTDOWN_TIMEOUT": "1s",
 			}))
 			if !p.waitLog(20*time.Second, c.logLine, c.topic) {
 				t.Fatalf("no log line naming %s and %q", c.topic, c.logLine)

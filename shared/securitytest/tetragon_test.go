@@ -13,7 +13,8 @@ import (
 // warned about. Loopback TCP and the unix socket (the default) need no TLS.
 func TestTetragonPlaintextTCPIsRefused(t *testing.T) {
 	b := binaries(t)
-	env := map[string]string{"TETRAGON_ADDR": "10.1.2.3:54321", "KAFKA_BROKERS": "127.0.0.1:1", "LOG_FORMAT": "text"}
+	env := map[string]string{"TETRAGON_ADDR": "10.1.2.3:54321", "KAFKA_BROKERS": "127.0.0.1:1", "LOG_FORMAT": "text",
+		"SHUTDOWN_TIMEOUT": "1s"}
 	p := startProc(t, "ingester", b.ingester, env)
 	<-p.done
 	if code := p.cmd.ProcessState.ExitCode(); code != 2 {
