@@ -5,7 +5,6 @@ package e2e
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -348,39 +348,24 @@ func sumU(m map[string]uint64) uint64 {
 	return n
 }
 
-// shutdownBooks reads the ingester's last log line, which carries its
-// books (ingester/pipeline.Books).
-func shutdownBooks(p *proc) (ingesterBooks, bool) {
-	line := p.logLine(`"msg":"shutdown complete"`)
-	if line == "" {
-		return ingesterBooks{}, false
-	}
-	var m map[string]any
-	if err := json.Unmarshal([]byte(line), &m); err != nil {
-		return ingesterBooks{}, false
-	}
-	num := func(k string) float64 {
-		v, _ := m[k].(float64)
-		return v
-	}
-	b := ingesterBooks{received: num("received"), published: num("published"), dropped: map[string]float64{}}
-	for k := range m {
-		if r, ok := strings.CutPrefix(k, "dropped_"); ok {
-			b.dropped[r] = num(k)
-		}
-	}
-	if _, ok := m["received"]; !ok {
-		return b, false
-	}
-	return b, true
-}
-
 // requireNoLoss: nothing the sim sent is missing at the outputs.
 func requireNoLoss(t *testing.T, res *result) {
 	t.Helper()
 	if n := res.lostTotal(); n > 0 {
 		t.Errorf("%d events lost: %d never reached the raw topic, %d lost after it", n, len(res.notInRaw), len(res.lost))
 	}
+}
+
+// kill is kill -9: no shutdown, no flush, no commit.
+func (p *proc) kill(t *testing.T) {
+	t.Helper()
+	if !p.running() {
+		t.Fatalf("%s exited before the kill: %v (log %s)", p.name, p.waitErr, p.logPath)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("kill -9 %s: %v", p.name, err)
+	}
+	<-p.exited
 }
 
 // --- the cases -------------------------------------------------------------------

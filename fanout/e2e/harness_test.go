@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -171,18 +172,6 @@ func (p *proc) running() bool {
 	default:
 		return true
 	}
-}
-
-// kill is kill -9: no shutdown, no flush, no commit.
-func (p *proc) kill(t *testing.T) {
-	t.Helper()
-	if !p.running() {
-		t.Fatalf("%s exited before the kill: %v (log %s)", p.name, p.waitErr, p.logPath)
-	}
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatalf("kill -9 %s: %v", p.name, err)
-	}
-	<-p.exited
 }
 
 // stop sends SIGTERM and waits; it fails the test if the process does not
@@ -744,6 +733,33 @@ func booksOf(m promtext.Set) ingesterBooks {
 		published: m.Sum("ingester_events_published_total"),
 		dropped:   m.By("ingester_events_dropped_total", "reason"),
 	}
+}
+
+// shutdownBooks reads the ingester's last log line, which carries its
+// books (ingester/pipeline.Books).
+func shutdownBooks(p *proc) (ingesterBooks, bool) {
+	line := p.logLine(`"msg":"shutdown complete"`)
+	if line == "" {
+		return ingesterBooks{}, false
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(line), &m); err != nil {
+		return ingesterBooks{}, false
+	}
+	num := func(k string) float64 {
+		v, _ := m[k].(float64)
+		return v
+	}
+	b := ingesterBooks{received: num("received"), published: num("published"), dropped: map[string]float64{}}
+	for k := range m {
+		if r, ok := strings.CutPrefix(k, "dropped_"); ok {
+			b.dropped[r] = num(k)
+		}
+	}
+	if _, ok := m["received"]; !ok {
+		return b, false
+	}
+	return b, true
 }
 
 // --- waiting ---------------------------------------------------------------

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -496,5 +495,3 @@ func outputTopics(all []string, s *stack) []string {
 	}
 	return out
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
