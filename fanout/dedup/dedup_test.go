@@ -176,7 +176,8 @@ func TestStoreUpdateCopiesRecoveredValue(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			c := newClock()
 			s := newStore(t, kind, c)
-			st := openPartition(t, s, 0)
+			// goka hands the update callback its own proxy around our storage.
+			st := gokaProxy{openPartition(t, s, 0)}
 			v := enc(1, 7, c.ns.Load())
 			batch := append(append([]byte("framing"), v...), "next record"...)
 			value := batch[len("framing") : len("framing")+len(v)]
@@ -196,6 +197,8 @@ func TestStoreUpdateCopiesRecoveredValue(t *testing.T) {
 		})
 	}
 }
+
+type gokaProxy struct{ storage.Storage }
 
 func TestStoreUpdateSkipsExpired(t *testing.T) {
 	c := newClock()

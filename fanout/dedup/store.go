@@ -89,9 +89,10 @@ func (s *Store) Update(_ goka.UpdateContext, st storage.Storage, key string, val
 	if value != nil {
 		if seen, ok := seenNS(value); !ok || s.opts.Now().UnixNano()-seen <= int64(s.opts.Window) {
 			// value aliases sarama's decompressed record batch: the memory
-			// table keeping it would pin the whole batch (keys, framing,
-			// ~50 bytes per entry more) for the window. LevelDB copies.
-			if t, ok := st.(*ttlStorage); ok && t.mem != nil {
+			// table keeping it would pin the whole batch (keys, framing)
+			// for the window. LevelDB copies. (st is goka's proxy around
+			// our storage, so the kind comes from the store.)
+			if s.opts.Kind == Memory {
 				value = bytes.Clone(value)
 			}
 			return st.Set(key, value)
