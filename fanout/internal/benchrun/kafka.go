@@ -224,6 +224,11 @@ func (c *cluster) fillChangelog(group, raw string, n int) (*fanoutcfg.Config, ti
 		return nil, 0, err
 	}
 	sc.Producer.Partitioner = sarama.NewManualPartitioner
+	// The changelog keeps the broker's default max.message.bytes (1 MB),
+	// and at this rate sarama fills a batch up to MaxMessageBytes (10 MB
+	// uncompressed; entries compress ~1.2x) while the previous request is
+	// in flight: keep batches under the topic's limit.
+	sc.Producer.MaxMessageBytes = 1000000
 	p, err := sarama.NewAsyncProducer(c.brokers, sc)
 	if err != nil {
 		return nil, 0, err

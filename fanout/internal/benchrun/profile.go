@@ -23,6 +23,25 @@ type Profile struct {
 	// Areas is the flat share by area (sarama, goka, compression, GC ...),
 	// which says what bounds the hot path.
 	Areas []Area
+	// Stages is the cumulative share of the hot path's stages.
+	Stages []Area
+}
+
+// stages are the frames whose cumulative share tells where a hot path's
+// CPU goes, by the name report shows.
+var stages = []struct{ name, fn string }{
+	{"sarama: produce request encoding (incl. compression)", "github.com/IBM/sarama.encode"},
+	{"zstd compression", "github.com/klauspost/compress/zstd.(*Encoder).EncodeAll"},
+	{"sarama: fetch decoding (incl. decompression)", "github.com/IBM/sarama.(*FetchResponse).decode"},
+	{"gRPC: receiving events", "google.golang.org/grpc.(*clientStream).RecvMsg"},
+	{"ingester: receive path (event id, queue)", "github.com/tetragon-fanout/tetragon-fanout/ingester/pipeline.(*Pipeline).onEvent"},
+	{"ingester: publisher loop", "github.com/tetragon-fanout/tetragon-fanout/ingester/publish.(*Publisher).sendLoop"},
+	{"fanout: the callback (dedup, decode, route, JSON)", "github.com/tetragon-fanout/tetragon-fanout/fanout/processor.(*Pipeline).Process"},
+	{"fanout: decode", "github.com/tetragon-fanout/tetragon-fanout/fanout/normalize.(*Decoder).Decode"},
+	{"fanout: JSON", "github.com/tetragon-fanout/tetragon-fanout/fanout/normalize.Append"},
+	{"goka: table write", "github.com/lovoo/goka.(*cbContext).SetValue"},
+	{"memory allocation (mallocgc)", "runtime.mallocgc"},
+	{"GC background marking", "runtime.gcBgMarkWorker"},
 }
 
 // Area is a share of a profile.
@@ -31,8 +50,8 @@ type Area struct {
 	Share float64 // percent of the profile total
 }
 
-func (s *sys) analyzeProfiles() {
-	for _, p := range s.res.Profiles {
+func analyzeProfiles(profiles []*Profile) {
+	for _, p := range profiles {
 		args := []string{"tool", "pprof", "-top", "-nodecount=100000"}
 		if p.Kind != "cpu" {
 			args = append(args, "-sample_index="+p.Kind)
@@ -47,7 +66,34 @@ func (s *sys) analyzeProfiles() {
 			continue
 		}
 		p.Top, p.Areas = summarizeTop(string(out), 22)
+		if p.Kind == "cpu" {
+			out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=100000", p.Binary, p.File).Output()
+			if err == nil {
+				p.Stages = cumStages(string(out))
+			}
+		}
 	}
+}
+
+// cumStages picks the stages' cumulative shares out of a -top -cum listing.
+func cumStages(out string) []Area {
+	cum := map[string]float64{}
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 6 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.TrimSuffix(f[4], "%"), 64); err == nil {
+			cum[strings.Join(f[5:], " ")] = v
+		}
+	}
+	var as []Area
+	for _, st := range stages {
+		if v, ok := cum[st.fn]; ok && v >= 0.5 {
+			as = append(as, Area{st.name, v})
+		}
+	}
+	return as
 }
 
 // summarizeTop keeps the header and the first n rows of a -top listing and
@@ -114,6 +160,14 @@ func area(fn string) string {
 		return "prometheus client"
 	case strings.HasPrefix(fn, "runtime.memmove"), strings.HasPrefix(fn, "runtime.memclrNoHeapPointers"):
 		return "runtime: memmove, memclr (copying, zeroing buffers)"
+	case strings.HasPrefix(fn, "runtime.asyncPreempt"):
+		return "runtime: asyncPreempt (preempted: CPU contention)"
+	case strings.HasPrefix(fn, "runtime.map"), strings.HasPrefix(fn, "internal/runtime/maps"), strings.HasPrefix(fn, "aeshash"):
+		return "Go maps"
+	case strings.HasPrefix(fn, "runtime.findObject"), strings.HasPrefix(fn, "runtime.nextFreeFast"), strings.HasPrefix(fn, "runtime.heapBits"),
+		strings.HasPrefix(fn, "runtime.spanOf"), strings.HasPrefix(fn, "runtime.(*mspan)"), strings.HasPrefix(fn, "runtime.(*spanSet)"),
+		strings.HasPrefix(fn, "runtime.gcStart"), strings.HasPrefix(fn, "runtime.gcBits"), strings.HasPrefix(fn, "runtime.(*gcControllerState)"):
+		return "runtime: allocation and GC"
 	case strings.HasPrefix(fn, "runtime.gcBgMarkWorker"), strings.HasPrefix(fn, "runtime.gcDrain"), strings.HasPrefix(fn, "runtime.scanobject"),
 		strings.HasPrefix(fn, "runtime.greyobject"), strings.HasPrefix(fn, "runtime.markBits"), strings.HasPrefix(fn, "runtime.findObject"),
 		strings.HasPrefix(fn, "runtime.(*gcWork)"), strings.HasPrefix(fn, "runtime.(*mspan)"), strings.HasPrefix(fn, "runtime.sweepone"),

@@ -29,6 +29,8 @@ func runReport(args []string) error {
 		if err := json.Unmarshal(b, sys); err != nil {
 			return fmt.Errorf("system.json: %w", err)
 		}
+		// Profiles are re-read: report's summaries may be newer than the run.
+		analyzeProfiles(sys.Profiles)
 	}
 	if b, err := os.ReadFile(filepath.Join(*dir, "micro.json")); err == nil {
 		micro = &Micro{}
@@ -307,8 +309,8 @@ func system(b *w, s *Results) {
 		b.p("tetragon-sim at a fixed rate -> ingester -> raw topic -> fanout (1 replica, memory table) -> output topics.")
 		b.p("Latency from `fanout_end_to_end_latency_seconds` (tf-ingest-ns, set when the ingester receives the event,")
 		b.p("to the output record's ack), quantiles interpolated as histogram_quantile does over the window's buckets.")
-		b.p("The last row runs the fanout with KAFKA_LINGER=100ms, goka's default flush interval, to show that the")
-		b.p("setting reaches the output producer.")
+		b.p("The last row runs the lowest rate again with the fanout at KAFKA_LINGER=100ms, goka's default flush")
+		b.p("interval: its p50 shows that the setting reaches the output producer.")
 		b.p("")
 		b.p("| offered events/s | fanout KAFKA_LINGER | emitted/s | p50 ms | p99 ms | p999 ms | observations | ingester µs/event | fanout µs/event | broker µs/event | sim dropped | ingester dropped | lag at end | load |")
 		b.p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -375,6 +377,14 @@ func system(b *w, s *Results) {
 					}
 				}
 				b.p("By area (flat): %s.", strings.Join(parts, ", "))
+				b.p("")
+			}
+			if len(p.Stages) > 0 {
+				var parts []string
+				for _, a := range p.Stages {
+					parts = append(parts, fmt.Sprintf("%s %s%%", a.Name, num(a.Share, 1)))
+				}
+				b.p("By stage (cumulative, stages overlap): %s.", strings.Join(parts, ", "))
 				b.p("")
 			}
 			b.p("```")
