@@ -86,8 +86,6 @@ func (p *proc) tail() string {
 	return string(b)
 }
 
-func (p *proc) cpu() time.Duration { return pidCPU(p.pid()) }
-
 func (p *proc) scrape() metrics { return scrape(p.http) }
 
 // pidCPU is utime+stime of pid from /proc/<pid>/stat; 0 when it is gone.

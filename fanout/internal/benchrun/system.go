@@ -346,11 +346,10 @@ func (s *sys) pids(procs map[string]*proc) map[string]int {
 // profiler takes a CPU profile and two allocation snapshots of one
 // process over a window.
 type profiler struct {
-	s      *sys
-	name   string
-	p      *proc
-	cpu    chan error
-	allocs string
+	s    *sys
+	name string
+	p    *proc
+	cpu  chan error
 }
 
 func (s *sys) startProfile(name string, p *proc) *profiler {
