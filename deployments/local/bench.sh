@@ -41,7 +41,7 @@ log() { echo "bench.sh: $*" >&2; }
 QUICK=${BENCH_QUICK:-0}
 case $QUICK in 0 | 1) ;; *) die "BENCH_QUICK=$QUICK: want 0 or 1" ;; esac
 if [[ $QUICK == 1 ]]; then
-	d_events=100000 d_count=1 d_time=100ms d_window=10s d_warm=3s d_prof=5 extra=(-linger-check=false)
+	d_events=100000 d_count=1 d_time=100ms d_window=10s d_warm=3s d_prof=5 extra=(-linger-check=false -codecs=)
 else
 	d_events=1000000 d_count=5 d_time=500ms d_window=30s d_warm=5s d_prof=10 extra=()
 fi
