@@ -165,6 +165,16 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 			err = nil
 		}
 	}
+	if err != nil && !errors.Is(err, topics.ErrTopicCap) && !errors.Is(err, topics.ErrInvalidTopic) {
+		// Kafka could not create or confirm the topic (a broker restart, no
+		// leader yet): a passing fault, not a reason to put the event in
+		// another topic than its rule names. Not committed: the processor
+		// restarts from the last commit and routes it again.
+		p.Metrics.OutputErrors.WithLabelValues(ReasonTopicUnavailable).Inc()
+		p.Log.Error("output topic unavailable; processor restarts from the last commit", "topic", d.Topic, "err", err)
+		ctx.DeferCommit()(err)
+		return
+	}
 	if err != nil && d.Default != "" && d.Default != d.Topic {
 		p.Log.Warn("output topic unavailable, using the default topic", "topic", d.Topic, "default", d.Default, "err", err)
 		if !errors.Is(err, topics.ErrTopicCap) {
