@@ -29,10 +29,14 @@
 //
 //   - Raw bytes that do not decode, an empty value, a missing key: DLQ with
 //     tf-error-reason (undecodable, empty_event, missing_event_id).
-//   - An output topic that cannot be created: the default topic; if that
-//     fails too, DLQ (topic_unavailable, retryable with dlq-redrive). A
-//     template over its topic cap goes to the default topic (counted as
-//     fanout_events_rerouted_total{reason="topic_cap"}).
+//   - An output topic Kafka cannot create or confirm right now (a broker
+//     restart): not committed, counted as
+//     fanout_output_errors_total{reason="topic_unavailable"}; the processor
+//     restarts from the last commit and routes the event again. A template
+//     over its topic cap goes to the default topic (counted as
+//     fanout_events_rerouted_total{reason="topic_cap"}); if the default
+//     topic cannot be had either, DLQ (topic_unavailable, retryable with
+//     dlq-redrive).
 //   - An output the broker refuses for good (too large, invalid record):
 //     the raw message goes to the DLQ (output_rejected).
 //   - An output or DLQ write that fails after the producer's retries
