@@ -83,6 +83,8 @@ type Tetragon struct {
 	KeepaliveTimeout time.Duration `env:"TETRAGON_KEEPALIVE_TIMEOUT" envDefault:"20s" help:"wait for a keepalive ack before the connection counts as dead"`
 	ReconnectMin     time.Duration `env:"TETRAGON_RECONNECT_MIN" envDefault:"200ms" help:"first reconnect wait (exponential with jitter after that)"`
 	ReconnectMax     time.Duration `env:"TETRAGON_RECONNECT_MAX" envDefault:"30s" help:"longest reconnect wait"`
+	ReadMaxWait      time.Duration `env:"TETRAGON_READ_MAX_WAIT" envDefault:"20ms" help:"longest wait for events to pile up before reading the stream, so one wake-up reads many (0: read each as it comes; node CPU at low rates is wake-ups)"`
+	ReadBatchBytes   int           `env:"TETRAGON_READ_BATCH_BYTES" envDefault:"65536" help:"bytes one paced read aims to collect (the faster the stream, the shorter the wait)"`
 	HealthyAfter     time.Duration `env:"TETRAGON_STREAM_HEALTHY_AFTER" envDefault:"30s" help:"a stream up this long (or that delivered events) resets the reconnect backoff"`
 }
 
@@ -197,6 +199,12 @@ func (c *Config) validateTetragon() error {
 		if _, err := os.Stat(f.path); err != nil {
 			errs = append(errs, envconfig.Errorf(f.name, "%v", err))
 		}
+	}
+	if t.ReadMaxWait < 0 || t.ReadMaxWait > time.Second {
+		errs = append(errs, envconfig.Errorf("TETRAGON_READ_MAX_WAIT", "must be 0 (off) to 1s, got %s", t.ReadMaxWait))
+	}
+	if t.ReadBatchBytes < 1024 || t.ReadBatchBytes > 16<<20 {
+		errs = append(errs, envconfig.Errorf("TETRAGON_READ_BATCH_BYTES", "must be 1024 to 16777216, got %d", t.ReadBatchBytes))
 	}
 	allow, err := tg.ParseFilters(t.AllowList)
 	if err != nil {

@@ -60,6 +60,7 @@ func New(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (*Pipe
 		ReconnectMax:     t.ReconnectMax,
 		HealthyAfter:     t.HealthyAfter,
 		Request:          cfg.Request(),
+		Pacing:           tetragon.Pacing{MaxWait: t.ReadMaxWait, BatchBytes: t.ReadBatchBytes},
 	}, m, log)
 	if err != nil {
 		return nil, err

@@ -57,6 +57,8 @@ type Options struct {
 	// event, resets the reconnect backoff.
 	HealthyAfter time.Duration
 	Request      *tetragon.GetEventsRequest
+	// Pacing batches socket reads (pace.go); zero MaxWait reads as data comes.
+	Pacing Pacing
 }
 
 // Addr is a parsed TETRAGON_ADDR.
@@ -145,6 +147,9 @@ func NewReceiver(o Options, m *metrics.Metrics, log *slog.Logger) (*Receiver, er
 		grpc.WithInitialWindowSize(4 << 20),
 		grpc.WithInitialConnWindowSize(8 << 20),
 		experimental.WithBufferPool(&dirtyPool{}),
+	}
+	if o.Pacing.MaxWait > 0 {
+		opts = append(opts, grpc.WithContextDialer(pacedDialer(o.Pacing)))
 	}
 	if o.KeepaliveTime > 0 {
 		opts = append(opts, grpc.WithKeepaliveParams(keepalive.ClientParameters{

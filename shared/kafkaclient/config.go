@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	gometrics "github.com/rcrowley/go-metrics"
 
 	"github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkaversion"
@@ -178,3 +179,10 @@ func (c *Config) tlsConfig() (*tls.Config, error) {
 	}
 	return tc, nil
 }
+
+// sarama's go-metrics are off: nothing reads them (our metrics are
+// Prometheus'), yet every request and message updated meters and
+// histograms under locks, and each meter ticks in a goroutine of its own.
+// It is a process-wide switch of go-metrics, so it is set before any
+// client can exist.
+func init() { gometrics.UseNilMetrics = true }

@@ -66,12 +66,13 @@ func BenchmarkLoadRun(b *testing.B) {
 			b.ReportMetric(res.dropped, "dropped")
 			b.ReportMetric(res.simDropped, "sim-dropped")
 			b.ReportMetric(res.simCores, "sim-cores")
+			b.ReportMetric(res.csPerEvent, "ctxsw/event")
 		})
 	}
 }
 
 type loadResult struct {
-	eventsPerSec, cpuPerEvent, cores, rssMiB, dropped, simDropped, simCores float64
+	eventsPerSec, cpuPerEvent, cores, rssMiB, dropped, simDropped, simCores, csPerEvent float64
 }
 
 func loadRun(b *testing.B, bin, simBin string, brokers []string, rate int, window time.Duration) loadResult {
@@ -130,6 +131,7 @@ func loadRun(b *testing.B, bin, simBin string, brokers []string, rate int, windo
 	time.Sleep(5 * time.Second)
 
 	s0 := scrape(simMetrics)
+	cs0 := procCtxSwitches(ing.Process.Pid)
 	m0, cpu0, sim0, t0 := scrape(httpAddr), procCPU(b, ing.Process.Pid), procCPU(b, sim.Process.Pid), time.Now()
 	profDone := make(chan struct{})
 	go func() {
@@ -159,14 +161,15 @@ func loadRun(b *testing.B, bin, simBin string, brokers []string, rate int, windo
 	<-profDone
 	m1, cpu1, sim1, elapsed := scrape(httpAddr), procCPU(b, ing.Process.Pid), procCPU(b, sim.Process.Pid), time.Since(t0)
 	s1 := scrape(simMetrics)
+	cs := procCtxSwitches(ing.Process.Pid) - cs0
 	simDrop := s1["tetragon_sim_events_dropped_total"] - s0["tetragon_sim_events_dropped_total"]
 	pub := m1["ingester_events_published_total"] - m0["ingester_events_published_total"]
 	recv := m1["ingester_events_received_total"] - m0["ingester_events_received_total"]
 	drop := m1["ingester_events_dropped_total"] - m0["ingester_events_dropped_total"]
 	cpu := (cpu1 - cpu0).Seconds()
-	b.Logf("offered %d/s for %s: received %.0f/s, published %.0f/s, dropped %.0f (sim dropped for the ingester: %.0f), ingester CPU %.2f cores (%.2f µs/received event), sim CPU %.2f cores, max RSS %.1f MiB",
+	b.Logf("offered %d/s for %s: received %.0f/s, published %.0f/s, dropped %.0f (sim dropped for the ingester: %.0f), ingester CPU %.2f cores (%.2f µs/received event), sim CPU %.2f cores, max RSS %.1f MiB, %.2f context switches/event",
 		rate, elapsed.Round(time.Millisecond), recv/elapsed.Seconds(), pub/elapsed.Seconds(), drop, simDrop, cpu/elapsed.Seconds(),
-		cpu/recv*1e6, (sim1-sim0).Seconds()/elapsed.Seconds(), maxRSS)
+		cpu/recv*1e6, (sim1-sim0).Seconds()/elapsed.Seconds(), maxRSS, cs/recv)
 	return loadResult{
 		eventsPerSec: pub / elapsed.Seconds(),
 		cpuPerEvent:  cpu / recv * 1e6,
@@ -175,6 +178,7 @@ func loadRun(b *testing.B, bin, simBin string, brokers []string, rate int, windo
 		dropped:      drop,
 		simDropped:   simDrop,
 		simCores:     (sim1 - sim0).Seconds() / elapsed.Seconds(),
+		csPerEvent:   cs / recv,
 	}
 }
 
@@ -218,6 +222,28 @@ func procCPU(b *testing.B, pid int) time.Duration {
 	stime, _ := strconv.ParseInt(fields[12], 10, 64)
 	const clkTck = 100 // USER_HZ on Linux
 	return time.Duration(utime+stime) * time.Second / clkTck
+}
+
+// procCtxSwitches sums voluntary and involuntary context switches over the
+// threads of pid: each is a thread that stopped running, the cost that
+// dominates at a node's rate whatever the machine's load. Threads that exited
+// during the window are not counted (the Go runtime keeps its threads).
+func procCtxSwitches(pid int) float64 {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	var n float64
+	for _, t := range tasks {
+		data, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(line, "voluntary_ctxt_switches:") || strings.HasPrefix(line, "nonvoluntary_ctxt_switches:") {
+				v, _ := strconv.ParseFloat(strings.TrimSpace(line[strings.IndexByte(line, ':')+1:]), 64)
+				n += v
+			}
+		}
+	}
+	return n
 }
 
 // procRSS is VmRSS of pid in MiB.
