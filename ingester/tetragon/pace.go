@@ -46,6 +46,9 @@ type pacedConn struct {
 	raw      syscall.RawConn
 	fd       int
 	p        Pacing
+	// fullAt: a read of this much (half the socket's buffer) means the
+	// sender may be waiting on a full socket, so the next read goes at once.
+	fullAt int
 
 	closeOnce sync.Once
 	closeErr  error
@@ -53,7 +56,7 @@ type pacedConn struct {
 	// Reader goroutine only (gRPC has one reader per connection).
 	last time.Time // when the previous Read returned
 	rate float64   // bytes per second, smoothed
-	full bool      // the previous Read filled its buffer: more is waiting
+	full bool      // the previous Read got all it could: more is waiting
 }
 
 // newPacedConn moves c's socket out of Go's network poller: Go registers
@@ -91,7 +94,11 @@ func newPacedConn(c net.Conn, p Pacing) (*pacedConn, error) {
 		_ = f.Close()
 		return nil, err
 	}
-	return &pacedConn{Conn: c, f: f, raw: fraw, fd: fd, p: p, last: time.Now(), full: true}, nil
+	fullAt := p.BatchBytes
+	if sb, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF); err == nil && sb > 0 && sb/2 < fullAt {
+		fullAt = sb / 2
+	}
+	return &pacedConn{Conn: c, f: f, raw: fraw, fd: fd, p: p, fullAt: fullAt, last: time.Now(), full: true}, nil
 }
 
 func (c *pacedConn) Read(b []byte) (int, error) {
@@ -104,7 +111,11 @@ func (c *pacedConn) Read(b []byte) (int, error) {
 	now := time.Now()
 	c.observe(n, now.Sub(c.last))
 	c.last = now
-	c.full = n == len(b)
+	// A read that filled b or half the socket may have left the sender
+	// waiting on a full socket: read again at once. (A wait longer than the
+	// socket holds only makes Tetragon's sender wait on its per-client
+	// queue; this read drains what it had pending.)
+	c.full = n == len(b) || n >= c.fullAt
 	return n, err
 }
 
