@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -105,6 +106,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tetragon-sim: --listen: %v\n", err)
 		return 2
 	}
+	if *metricsAddr != "" {
+		if err := sim.ValidateHostPort(*metricsAddr); err != nil {
+			fmt.Fprintf(stderr, "tetragon-sim: --metrics-addr: %v\n", err)
+			return 2
+		}
+	}
 	tc, flagName, err := serverTLS(*tlsCert, *tlsKey, *tlsClientCA)
 	if err != nil {
 		fmt.Fprintf(stderr, "tetragon-sim: --%s: %v\n", flagName, err)
@@ -142,13 +149,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	metricsFailed := make(chan error, 1)
 	if *metricsAddr != "" {
+		// Bound here, not in the serving goroutine, so an address that
+		// cannot be bound stops the start instead of being logged while
+		// the simulator runs on without the metrics a test relies on.
+		l, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "tetragon-sim: --metrics-addr: %v\n", err)
+			return 1
+		}
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(s.Collector())
-		srv := &http.Server{Addr: *metricsAddr, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
-			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				cfg.Logger.Error("metrics server failed", "addr", *metricsAddr, "err", err)
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				metricsFailed <- err
 				stop()
 			}
 		}()
@@ -157,6 +173,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := s.ListenAndServe(ctx, *listen); err != nil {
 		fmt.Fprintf(stderr, "tetragon-sim: --listen: %v\n", err)
 		return 1
+	}
+	select {
+	case err := <-metricsFailed:
+		fmt.Fprintf(stderr, "tetragon-sim: --metrics-addr: serve %s: %v\n", *metricsAddr, err)
+		return 1
+	default:
 	}
 	return 0
 }
