@@ -40,6 +40,14 @@ type Config struct {
 	Namespaces int
 	Pods       int
 	Cluster    string
+	// RateLimitInfo lets rate_limit_info events onto the gRPC stream
+	// (--rate-limit-info): the generator makes some, and replay keeps the
+	// ones its files hold. Off by default, because Tetragon writes them
+	// only to its JSON export file, never to the gRPC stream, and
+	// Tetragon's own clients fail on one (tetra getevents -o compact:
+	// "unknown event type"). Replay drops them from the files when off,
+	// counted in the log.
+	RateLimitInfo bool
 	// WaitClients: generation starts (and, after Stop, resumes) once this
 	// many clients are connected (--wait-clients). Once started it runs
 	// while at least one client is connected.

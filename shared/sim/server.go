@@ -24,6 +24,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,6 +73,10 @@ func ExpectedDuplicates(n uint64, ratio float64) uint64 {
 const dupUnit = 1_000_000_000
 
 func dupPPB(r float64) uint64 { return uint64(r*dupUnit + 0.5) }
+
+// rateLimitInfoType is the one event type Tetragon emits but never on its
+// gRPC stream (see Config.RateLimitInfo).
+var rateLimitInfoType = eventtype.FromFieldNumber(int32(tetragon.EventType_RATE_LIMIT_INFO))
 
 // Server is a simulated Tetragon agent.
 type Server struct {
@@ -157,10 +162,20 @@ func New(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, &ConfigError{Flag: "replay", Msg: err.Error()}
 		}
+		if !cfg.RateLimitInfo {
+			if n := set.Drop(rateLimitInfoType); n > 0 {
+				s.log.Info("replay: not sending rate_limit_info events: Tetragon writes them only to its export file, never to gRPC (--rate-limit-info sends them)",
+					"dropped", n)
+			}
+			if set.Len() == 0 {
+				return nil, cfgErr("replay", "%s: only rate_limit_info events, which Tetragon never sends on gRPC (--rate-limit-info sends them)",
+					strings.Join(cfg.Replay, ", "))
+			}
+		}
 		s.src = replay.NewSource(set, s.nonce, nil)
 	default:
 		g, err := generate.New(generate.Config{Seed: cfg.Seed, Nodes: cfg.Nodes, Namespaces: cfg.Namespaces,
-			Pods: cfg.Pods, Cluster: cfg.Cluster, Nonce: s.nonce})
+			Pods: cfg.Pods, Cluster: cfg.Cluster, Nonce: s.nonce, RateLimitInfo: cfg.RateLimitInfo})
 		if err != nil {
 			return nil, fmt.Errorf("sim: generator: %w", err)
 		}

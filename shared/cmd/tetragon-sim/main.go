@@ -70,6 +70,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Namespaces, "namespaces", cfg.Namespaces, "simulated namespaces")
 	fs.IntVar(&cfg.Pods, "pods", cfg.Pods, "simulated pods")
 	fs.StringVar(&cfg.Cluster, "cluster", "", "cluster_name to put in events (empty: none, as Tetragon's default)")
+	fs.BoolVar(&cfg.RateLimitInfo, "rate-limit-info", false,
+		"send rate_limit_info events too (generated, or kept from --replay files); Tetragon writes them only to its export file, never to gRPC, and tetra -o compact fails on them")
 	fs.IntVar(&cfg.WaitClients, "wait-clients", cfg.WaitClients, "start the stream once this many clients are connected")
 	fs.IntVar(&cfg.Queue, "queue", cfg.Queue, "per-client queue length (events)")
 	usage := func(w io.Writer) {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -93,6 +94,16 @@ func Load(paths ...string) (*Set, error) {
 		return s, fmt.Errorf("%s: %w", strings.Join(paths, ", "), ErrNoEvents)
 	}
 	return s, nil
+}
+
+// Drop removes every event of the given type (our spelling) from the set
+// and returns how many it removed. The simulator uses it to keep
+// rate_limit_info, which Tetragon writes only to its export file, off the
+// gRPC stream.
+func (s *Set) Drop(typ string) int {
+	n := len(s.items)
+	s.items = slices.DeleteFunc(s.items, func(it item) bool { return it.meta.Type == typ })
+	return n - len(s.items)
 }
 
 func (s *Set) read(name string, r io.Reader) error {
