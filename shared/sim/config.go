@@ -49,8 +49,11 @@ type Config struct {
 	// counted in the log.
 	RateLimitInfo bool
 	// WaitClients: generation starts (and, after Stop, resumes) once this
-	// many clients are connected (--wait-clients). Once started it runs
-	// while at least one client is connected.
+	// many clients are connected (--wait-clients). Once started, a stream
+	// with a Rate keeps generating while no client is connected, as a
+	// node keeps producing events while its reader restarts; those events
+	// are lost and counted (Stats().Dropped["no_client"]). A stream paced
+	// by its clients (Rate 0) waits for one instead.
 	WaitClients int
 	// Queue is each client's queue length in events (--queue).
 	Queue int

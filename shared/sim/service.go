@@ -118,7 +118,7 @@ func (v *service) GetInfo(context.Context, *tetragon.GetInfoRequest) (*tetragon.
 	u64("sim.queue", uint64(s.cfg.Queue))
 	u64("sim.events_sent_distinct", sum(st.Distinct))
 	u64("sim.events_sent_duplicates", sum(st.Duplicates))
-	for _, r := range []string{"queue_full", "disconnected", "dup_failed"} {
+	for _, r := range dropReasons {
 		u64("sim.events_dropped."+r, st.Dropped[r])
 	}
 	connected := 0
