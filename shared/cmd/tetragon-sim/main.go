@@ -78,8 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(w, "Usage: tetragon-sim [flags]\n       tetragon-sim version\n\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
 			name, usage := flag.UnquoteUsage(f)
-			fmt.Fprintf(w, "  --%s %s\n    \t%s", f.Name, name, usage)
-			if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "[]" && f.DefValue != "0s" {
+			fmt.Fprintf(w, "  %s\n    \t%s", strings.TrimSpace("--"+f.Name+" "+name), usage)
+			if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "[]" && f.DefValue != "0s" && f.DefValue != "false" {
 				fmt.Fprintf(w, " (default %s)", f.DefValue)
 			}
 			fmt.Fprintln(w)
