@@ -26,8 +26,8 @@ import (
 type Config struct {
 	Group      string `env:"FANOUT_GROUP" envDefault:"tetragon-fanout" help:"goka group: consumer group id, and the table topic <group>-table"`
 	RawTopic   string `env:"RAW_TOPIC" envDefault:"tetragon.raw" help:"raw topic to consume (never created by the fanout: it waits for it)"`
-	RoutesFile string `env:"ROUTES_FILE" help:"routing rules (YAML); empty: every event to tetragon.{type}"`
-	Cluster    string `env:"CLUSTER_NAME" help:"\"cluster\" of events that carry no cluster_name"`
+	RoutesFile string `env:"ROUTES_FILE" help:"routing rules (YAML); unset: every event to tetragon.{type}"`
+	Cluster    string `env:"CLUSTER_NAME" allowEmpty:"true" help:"\"cluster\" of events that carry no cluster_name (empty: none)"`
 
 	DedupWindow time.Duration `env:"DEDUP_WINDOW" envDefault:"10m" help:"an event id seen again within this window (at another raw offset) is a duplicate and dropped"`
 	DLQTopic    string        `env:"DLQ_TOPIC" envDefault:"tetragon.dlq" help:"raw messages that cannot be processed go here, with tf-error-reason and tf-error headers"`

@@ -98,3 +98,39 @@ func TestInvalidNamesTheVariable(t *testing.T) {
 		}
 	}
 }
+
+// Every variable set to "" (or blank) is refused by name, except the few
+// whose help says what empty means. FANOUT_GROUP="" used to join the
+// default group (two deployments then share it and each sees half the
+// events) and ROUTES_FILE="" to turn off every drop and sample rule.
+func TestEmptyVariablesAreRefusedByName(t *testing.T) {
+	if err := envconfig.CheckTags(&Config{}); err != nil {
+		t.Fatal(err)
+	}
+	allowed := 0
+	for _, v := range envconfig.Vars(&Config{}) {
+		for _, val := range []string{"", "  "} {
+			_, err := parse(t, map[string]string{v.Name: val})
+			var fe *envconfig.FieldError
+			named := errors.As(err, &fe) && strings.Contains(err.Error(), v.Name+": ")
+			switch {
+			case v.AllowEmpty && err != nil && val == "":
+				t.Errorf("%s=%q is documented as meaningful, but: %v", v.Name, val, err)
+			case !v.AllowEmpty && !named:
+				t.Errorf("%s=%q: err = %v, want one naming %s", v.Name, val, err, v.Name)
+			}
+		}
+		if v.AllowEmpty {
+			allowed++
+		}
+	}
+	if allowed != 2 { // CLUSTER_NAME, KAFKA_SASL_MECHANISM
+		t.Errorf("%d variables accept empty; review the list", allowed)
+	}
+	for _, name := range []string{"KAFKA_BROKERS", "FANOUT_GROUP", "ROUTES_FILE"} {
+		_, err := parse(t, map[string]string{name: ""})
+		if err == nil || !strings.Contains(err.Error(), name+": ") {
+			t.Errorf("%s=\"\": %v", name, err)
+		}
+	}
+}

@@ -74,9 +74,9 @@ type Tetragon struct {
 		KeyFile    string `env:"TETRAGON_TLS_KEY_FILE" help:"PEM client key, for mTLS"`
 		ServerName string `env:"TETRAGON_TLS_SERVER_NAME" help:"expected server name (default: the host of TETRAGON_ADDR)"`
 	}
-	AllowList    string `env:"TETRAGON_ALLOW_LIST" help:"server-side allow filters: Tetragon JSON filters (array, or one object per line)"`
-	DenyList     string `env:"TETRAGON_DENY_LIST" help:"server-side deny filters, same syntax"`
-	FieldFilters string `env:"TETRAGON_FIELD_FILTERS" help:"server-side tetragon.FieldFilter list; may not remove fields the event id needs"`
+	AllowList    string `env:"TETRAGON_ALLOW_LIST" allowEmpty:"true" help:"server-side allow filters: Tetragon JSON filters (array, or one object per line; empty: every event)"`
+	DenyList     string `env:"TETRAGON_DENY_LIST" allowEmpty:"true" help:"server-side deny filters, same syntax (empty: none)"`
+	FieldFilters string `env:"TETRAGON_FIELD_FILTERS" allowEmpty:"true" help:"server-side tetragon.FieldFilter list; may not remove fields the event id needs (empty: none)"`
 
 	MaxRecvBytes     int           `env:"TETRAGON_MAX_RECV_BYTES" envDefault:"33554432" help:"largest gRPC message accepted (at least 10 MiB)"`
 	KeepaliveTime    time.Duration `env:"TETRAGON_KEEPALIVE_TIME" envDefault:"5m" help:"gRPC keepalive ping interval (0: off; below 5m Tetragon's default server policy closes idle streams)"`

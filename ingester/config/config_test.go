@@ -139,6 +139,13 @@ func TestBinaryExitsTwoOnInvalidSetting(t *testing.T) {
 			t.Errorf("output does not name %s:\n%s", name, out)
 		}
 	}
+	// Set but empty is refused by name, not replaced by localhost:9092.
+	cmd = exec.Command(bin)
+	cmd.Env = append(os.Environ(), "KAFKA_BROKERS=")
+	out, err = cmd.CombinedOutput()
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "KAFKA_BROKERS: ") {
+		t.Fatalf("KAFKA_BROKERS=\"\": exit %v, want 2 naming it\n%s", err, out)
+	}
 	ver, err := exec.Command(bin, "version").Output()
 	if err != nil || !strings.HasPrefix(string(ver), "ingester ") {
 		t.Fatalf("version = %q, %v", ver, err)
@@ -151,5 +158,38 @@ func TestBinaryExitsTwoOnInvalidSetting(t *testing.T) {
 		if !strings.Contains(string(help), name) {
 			t.Errorf("--help does not list %s", name)
 		}
+	}
+}
+
+// Every variable set to "" (or blank) is refused by name, except the few
+// whose help says what empty means; caarlos0/env alone would take the
+// default and hide a template whose value was missing.
+func TestEmptyVariablesAreRefusedByName(t *testing.T) {
+	if err := envconfig.CheckTags(&Config{}); err != nil {
+		t.Fatal(err)
+	}
+	allowed := 0
+	for _, v := range envconfig.Vars(&Config{}) {
+		for _, val := range []string{"", "  "} {
+			_, err := parse(map[string]string{v.Name: val})
+			var fe *envconfig.FieldError
+			named := errors.As(err, &fe) && strings.Contains(err.Error(), v.Name+": ")
+			switch {
+			case v.AllowEmpty && err != nil && val == "":
+				t.Errorf("%s=%q is documented as meaningful, but: %v", v.Name, val, err)
+			case !v.AllowEmpty && !named:
+				t.Errorf("%s=%q: err = %v, want one naming %s", v.Name, val, err, v.Name)
+			}
+		}
+		if v.AllowEmpty {
+			allowed++
+		}
+	}
+	if allowed != 4 { // TETRAGON_ALLOW_LIST, _DENY_LIST, _FIELD_FILTERS, KAFKA_SASL_MECHANISM
+		t.Errorf("%d variables accept empty; review the list", allowed)
+	}
+	_, err := parse(map[string]string{"KAFKA_BROKERS": ""})
+	if err == nil || !strings.Contains(err.Error(), "KAFKA_BROKERS: ") {
+		t.Fatalf("KAFKA_BROKERS=\"\": %v", err)
 	}
 }

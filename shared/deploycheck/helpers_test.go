@@ -126,7 +126,7 @@ func binaryVars(t *testing.T, name string) map[string]envVar {
 		}
 		if m := helpLine.FindStringSubmatch(line); inConfig && m != nil {
 			def := m[2]
-			if def == "(empty)" {
+			if def == "(unset)" {
 				def = ""
 			}
 			vars[m[1]] = envVar{Name: m[1], Default: def}

@@ -199,6 +199,22 @@ func TestIngesterDaemonSet(t *testing.T) {
 			t.Errorf("%s: TETRAGON_ADDR %s is not under a hostPath mount", r, addr)
 		}
 
+		// A rollout must not leave a node unread: Tetragon keeps producing
+		// and nobody counts what no client receives. Surge one new pod
+		// beside the old (both read the stream; the fanout's dedup removes
+		// the overlap), never take one away first. A hostPort would stop
+		// the surge pod from scheduling beside the old one.
+		ru := ds.Spec.UpdateStrategy.RollingUpdate
+		if ds.Spec.UpdateStrategy.Type != appsv1.RollingUpdateDaemonSetStrategyType || ru == nil ||
+			ru.MaxSurge == nil || ru.MaxSurge.String() != "1" || ru.MaxUnavailable == nil || ru.MaxUnavailable.String() != "0" {
+			t.Errorf("%s: updateStrategy %+v; want RollingUpdate with maxSurge 1, maxUnavailable 0", r, ds.Spec.UpdateStrategy)
+		}
+		for _, p := range c.Ports {
+			if p.HostPort != 0 || pod.HostNetwork {
+				t.Errorf("%s: port %s on the host: a surge pod could not run beside the old one", r, p.Name)
+			}
+		}
+
 		// The pod must outlive the ingester's flush on SIGTERM.
 		shutdown := parseDuration(t, "SHUTDOWN_TIMEOUT", envDefault(t, c, "SHUTDOWN_TIMEOUT"))
 		if pod.TerminationGracePeriodSeconds == nil || time.Duration(*pod.TerminationGracePeriodSeconds)*time.Second <= shutdown+5*time.Second {

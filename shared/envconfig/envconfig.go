@@ -4,8 +4,15 @@
 // same way so operators see one behaviour.
 //
 // Struct tags: `env:"NAME"`, `envDefault:"..."`, `envPrefix:"..."` (nested
-// structs), `help:"..."` (one line for --help) and `secret:"true"` (never
-// printed: --help shows only whether a default exists, Redacted masks it).
+// structs), `help:"..."` (one line for --help), `secret:"true"` (never
+// printed: --help shows only whether a default exists, Redacted masks it)
+// and `allowEmpty:"true"`.
+//
+// A variable that is set but empty or blank is an error naming it, unless
+// it is tagged allowEmpty (and its help says what empty means). caarlos0/env
+// treats empty as unset, so KAFKA_BROKERS="" from a template whose value
+// was missing would silently become localhost:9092, and ROUTES_FILE=""
+// would silently turn off every drop and sample rule.
 package envconfig
 
 import (
@@ -47,6 +54,9 @@ type Var struct {
 	HasDefault bool
 	Help       string
 	Secret     bool
+	// AllowEmpty: set to "" is a value of its own (its help says which),
+	// not an error.
+	AllowEmpty bool
 	field      string
 }
 
@@ -84,7 +94,8 @@ func walk(t reflect.Type, prefix string, fn func(Var)) {
 		def, has := f.Tag.Lookup("envDefault")
 		fn(Var{
 			Name: prefix + name, Default: def, HasDefault: has,
-			Help: f.Tag.Get("help"), Secret: f.Tag.Get("secret") == "true", field: f.Name,
+			Help: f.Tag.Get("help"), Secret: f.Tag.Get("secret") == "true",
+			AllowEmpty: f.Tag.Get("allowEmpty") == "true", field: f.Name,
 		})
 	}
 }
@@ -104,16 +115,64 @@ func Parse(cfg any) error {
 // ParseEnv is Parse over an explicit environment (nil means os.Environ), for tests.
 func ParseEnv(cfg any, environ map[string]string) error {
 	opts := env.Options{}
+	lookup := os.LookupEnv
 	if environ != nil {
 		opts.Environment = environ
+		lookup = func(k string) (string, bool) { v, ok := environ[k]; return v, ok }
 	}
+	// Every problem in one run: the empty ones, then what parsing and
+	// validation find in the rest (the empties having read as defaults).
+	empty := checkEmpty(cfg, lookup)
 	if err := env.ParseWithOptions(cfg, opts); err != nil {
-		return nameParseError(cfg, err)
+		return errors.Join(empty, nameParseError(cfg, err))
 	}
 	if v, ok := cfg.(Validator); ok {
-		return v.Validate()
+		return errors.Join(empty, v.Validate())
 	}
-	return nil
+	return empty
+}
+
+// checkEmpty reports every declared variable that is present but empty or
+// blank and not tagged allowEmpty.
+func checkEmpty(cfg any, lookup func(string) (string, bool)) error {
+	var errs []error
+	for _, v := range Vars(cfg) {
+		val, ok := lookup(v.Name)
+		if !ok || strings.TrimSpace(val) != "" || v.AllowEmpty {
+			continue
+		}
+		what := "is empty"
+		if val != "" {
+			what = "is blank"
+		}
+		switch {
+		case v.HasDefault && v.Default != "" && !v.Secret:
+			errs = append(errs, Errorf(v.Name, "%s: set a value, or unset it for the default (%s)", what, v.Default))
+		default:
+			errs = append(errs, Errorf(v.Name, "%s: set a value, or unset it (%s)", what, orNone(v.Help)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// CheckTags reports declarations that break the package's rules: an
+// allowEmpty variable whose help does not say what empty means. Each
+// config package's tests call it, so --help stays the documentation.
+func CheckTags(cfg any) error {
+	var errs []error
+	for _, v := range Vars(cfg) {
+		if v.AllowEmpty && !strings.Contains(strings.ToLower(v.Help), "empty") {
+			errs = append(errs, fmt.Errorf("%s is allowEmpty but its help does not say what empty means: %q", v.Name, v.Help))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func orNone(help string) string {
+	if help == "" {
+		return "no default"
+	}
+	return help
 }
 
 // nameParseError rewrites caarlos0/env's errors, which name the Go field, so
@@ -156,7 +215,7 @@ func unwrapMsg(err error) string {
 
 // Usage writes the --help text: a summary and every variable with its default.
 func Usage(w io.Writer, prog, summary string, cfg any) {
-	fmt.Fprintf(w, "%s: %s\n\nUsage:\n  %s            run\n  %s --help     this text\n  %s version    print the version\n\nConfiguration (environment variables):\n",
+	fmt.Fprintf(w, "%s: %s\n\nUsage:\n  %s            run\n  %s --help     this text\n  %s version    print the version\n\nA variable set to an empty value is an error unless its line says what empty means;\nunset it to get the default.\n\nConfiguration (environment variables):\n",
 		prog, summary, prog, prog, prog)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	for _, v := range Vars(cfg) {
@@ -165,7 +224,7 @@ func Usage(w io.Writer, prog, summary string, cfg any) {
 		case v.Secret && def != "":
 			def = "(set)"
 		case !v.HasDefault || def == "":
-			def = "(empty)"
+			def = "(unset)"
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.Name, def, v.Help)
 	}

@@ -16,6 +16,8 @@ type testConfig struct {
 	Addr   string        `env:"ADDR" envDefault:":8080" help:"listen address"`
 	Window time.Duration `env:"WINDOW" envDefault:"10m" help:"dedup window"`
 	Count  int           `env:"COUNT" envDefault:"3"`
+	File   string        `env:"FILE" help:"rules file (unset: none)"`
+	Filter string        `env:"FILTER" allowEmpty:"true" help:"a filter (empty: none)"`
 	Inner  inner         `envPrefix:"X_"`
 }
 
@@ -69,5 +71,51 @@ func TestRedactedMasksSecrets(t *testing.T) {
 	got := strings.Join(Redacted(&c), "\n")
 	if strings.Contains(got, "hunter2") || !strings.Contains(got, "X_PASSWORD=***") || !strings.Contains(got, "ADDR=:1") {
 		t.Fatalf("redacted:\n%s", got)
+	}
+}
+
+// Set but empty is not unset: caarlos0/env would take the default (or the
+// zero value) and hide the mistake, so the loader refuses it by name.
+func TestEmptyIsAnErrorNamingTheVariable(t *testing.T) {
+	for name, val := range map[string]string{"ADDR": "", "WINDOW": " ", "COUNT": "\t", "FILE": "", "X_PASSWORD": ""} {
+		var c testConfig
+		err := ParseEnv(&c, map[string]string{name: val})
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Var != name {
+			t.Errorf("%s=%q: err = %v, want a FieldError naming %s", name, val, err, name)
+		}
+	}
+	var c testConfig
+	err := ParseEnv(&c, map[string]string{"ADDR": "", "COUNT": ""})
+	if err == nil || !strings.Contains(err.Error(), "ADDR") || !strings.Contains(err.Error(), "COUNT") || !strings.Contains(err.Error(), ":8080") {
+		t.Fatalf("two empties: %v (want both named, with the default to fall back on)", err)
+	}
+}
+
+func TestAllowEmptyAndUnsetAreFine(t *testing.T) {
+	var c testConfig
+	if err := ParseEnv(&c, map[string]string{"FILTER": ""}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.Filter != "" {
+		t.Fatalf("parsed %+v", c)
+	}
+	if err := CheckTags(&c); err != nil {
+		t.Fatal(err)
+	}
+	type undocumented struct {
+		F string `env:"F" allowEmpty:"true" help:"a filter"`
+	}
+	if err := CheckTags(&undocumented{}); err == nil {
+		t.Fatal("allowEmpty without saying what empty means passed CheckTags")
+	}
+}
+
+// The process environment is checked too, not only the map tests pass.
+func TestEmptyInTheProcessEnvironment(t *testing.T) {
+	t.Setenv("ADDR", "")
+	var c testConfig
+	if err := Parse(&c); err == nil || !strings.Contains(err.Error(), "ADDR") {
+		t.Fatalf("ADDR= in the environment: %v", err)
 	}
 }

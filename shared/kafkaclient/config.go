@@ -34,7 +34,7 @@ type Config struct {
 		InsecureSkipVerify bool   `env:"KAFKA_TLS_INSECURE_SKIP_VERIFY" envDefault:"false" help:"development only: do not verify the broker certificate"`
 	}
 	SASL struct {
-		Mechanism    string `env:"KAFKA_SASL_MECHANISM" help:"PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL)"`
+		Mechanism    string `env:"KAFKA_SASL_MECHANISM" allowEmpty:"true" help:"PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL)"`
 		Username     string `env:"KAFKA_SASL_USERNAME" help:"SASL user"`
 		Password     string `env:"KAFKA_SASL_PASSWORD" secret:"true" help:"SASL password (prefer KAFKA_SASL_PASSWORD_FILE)"`
 		PasswordFile string `env:"KAFKA_SASL_PASSWORD_FILE" help:"file holding the SASL password"`
@@ -44,11 +44,16 @@ type Config struct {
 // Validate explains what is wrong with a connection setting.
 func (c *Config) Validate() error {
 	var errs []error
-	if len(c.Brokers) == 0 || (len(c.Brokers) == 1 && strings.TrimSpace(c.Brokers[0]) == "") {
+	// The loader refuses KAFKA_BROKERS=""; an empty list can still come
+	// from code, and an empty element from "a:9092,," or ",".
+	if len(c.Brokers) == 0 {
 		errs = append(errs, envconfig.Errorf("KAFKA_BROKERS", "is empty: name at least one broker as host:port"))
 	}
 	for _, b := range c.Brokers {
-		if b = strings.TrimSpace(b); b != "" && !strings.Contains(b, ":") {
+		switch b = strings.TrimSpace(b); {
+		case b == "":
+			errs = append(errs, envconfig.Errorf("KAFKA_BROKERS", "%q has an empty entry: name each broker as host:port", strings.Join(c.Brokers, ",")))
+		case !strings.Contains(b, ":"):
 			errs = append(errs, envconfig.Errorf("KAFKA_BROKERS", "%q has no port (want host:port)", b))
 		}
 	}

@@ -42,6 +42,8 @@ func TestValidateNamesTheVariable(t *testing.T) {
 		want string
 	}{
 		"empty brokers": {map[string]string{"KAFKA_BROKERS": " "}, "KAFKA_BROKERS"},
+		"only commas":   {map[string]string{"KAFKA_BROKERS": ","}, "KAFKA_BROKERS"},
+		"empty entry":   {map[string]string{"KAFKA_BROKERS": "a:9092,,b:9092"}, "KAFKA_BROKERS"},
 		"no port":       {map[string]string{"KAFKA_BROKERS": "kafka"}, "KAFKA_BROKERS"},
 		"old version":   {map[string]string{"KAFKA_VERSION": "2.0.0"}, "KAFKA_VERSION"},
 		"bad version":   {map[string]string{"KAFKA_VERSION": "four"}, "KAFKA_VERSION"},

@@ -217,10 +217,16 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// merge layers env maps; an empty value unsets the variable (the binaries
+// refuse a declared variable set to empty).
 func merge(maps ...map[string]string) map[string]string {
 	out := map[string]string{}
 	for _, m := range maps {
 		for k, v := range m {
+			if v == "" {
+				delete(out, k)
+				continue
+			}
 			out[k] = v
 		}
 	}

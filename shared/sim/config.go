@@ -40,9 +40,20 @@ type Config struct {
 	Namespaces int
 	Pods       int
 	Cluster    string
+	// RateLimitInfo lets rate_limit_info events onto the gRPC stream
+	// (--rate-limit-info): the generator makes some, and replay keeps the
+	// ones its files hold. Off by default, because Tetragon writes them
+	// only to its JSON export file, never to the gRPC stream, and
+	// Tetragon's own clients fail on one (tetra getevents -o compact:
+	// "unknown event type"). Replay drops them from the files when off,
+	// counted in the log.
+	RateLimitInfo bool
 	// WaitClients: generation starts (and, after Stop, resumes) once this
-	// many clients are connected (--wait-clients). Once started it runs
-	// while at least one client is connected.
+	// many clients are connected (--wait-clients). Once started, a stream
+	// with a Rate keeps generating while no client is connected, as a
+	// node keeps producing events while its reader restarts; those events
+	// are lost and counted (Stats().Dropped["no_client"]). A stream paced
+	// by its clients (Rate 0) waits for one instead.
 	WaitClients int
 	// Queue is each client's queue length in events (--queue).
 	Queue int

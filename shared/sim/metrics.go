@@ -10,11 +10,15 @@ func (s *Server) Collector() prometheus.Collector { return collector{s} }
 
 type collector struct{ s *Server }
 
+// dropReasons are the keys of Stats().Dropped, always exported (0 too) so
+// a dashboard or test can read each one before it happens.
+var dropReasons = []string{"queue_full", "disconnected", "no_client", "dup_failed"}
+
 var (
 	descSent = prometheus.NewDesc("tetragon_sim_events_sent_total",
-		"Events handed to the clients, by type; duplicate=\"true\" for injected duplicates.", []string{"type", "duplicate"}, nil)
+		"Events handed to the clients, by type, including those generated while no client was connected (reason=no_client drops); duplicate=\"true\" for injected duplicates.", []string{"type", "duplicate"}, nil)
 	descDropped = prometheus.NewDesc("tetragon_sim_events_dropped_total",
-		"Per-client event losses by reason (queue_full, disconnected, dup_failed).", []string{"reason"}, nil)
+		"Events some client did not receive, by reason: queue_full (its queue was full), disconnected (queued when its stream ended), no_client (generated while no client was connected, as Tetragon loses them while no agent reads), dup_failed.", []string{"reason"}, nil)
 	descDelivered = prometheus.NewDesc("tetragon_sim_events_delivered_total",
 		"Events written to client streams, all clients.", nil, nil)
 	descClients = prometheus.NewDesc("tetragon_sim_clients_connected",
@@ -37,7 +41,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descSent, prometheus.CounterValue, float64(ctr[0].Load()), t, "false")
 		ch <- prometheus.MustNewConstMetric(descSent, prometheus.CounterValue, float64(ctr[1].Load()), t, "true")
 	}
-	for _, r := range []string{"queue_full", "disconnected", "dup_failed"} {
+	for _, r := range dropReasons {
 		ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(st.Dropped[r]), r)
 	}
 	var delivered uint64

@@ -24,6 +24,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,11 +46,14 @@ type Sent struct {
 	// is the Seq of the event it repeats.
 	Seq, Orig uint64
 	Dup       bool
-	Type      string
-	Node      string
-	Time      int64 // unix ns
-	ExecID    string
-	Tid       uint32
+	// NoClient: generated while no client was connected, so nobody
+	// received it (Stats().Dropped["no_client"] counts these).
+	NoClient bool
+	Type     string
+	Node     string
+	Time     int64 // unix ns
+	ExecID   string
+	Tid      uint32
 	// Bytes are the GetEventsResponse as sent; do not modify.
 	Bytes []byte
 }
@@ -72,6 +76,10 @@ func ExpectedDuplicates(n uint64, ratio float64) uint64 {
 const dupUnit = 1_000_000_000
 
 func dupPPB(r float64) uint64 { return uint64(r*dupUnit + 0.5) }
+
+// rateLimitInfoType is the one event type Tetragon emits but never on its
+// gRPC stream (see Config.RateLimitInfo).
+var rateLimitInfoType = eventtype.FromFieldNumber(int32(tetragon.EventType_RATE_LIMIT_INFO))
 
 // Server is a simulated Tetragon agent.
 type Server struct {
@@ -105,6 +113,7 @@ type Server struct {
 	distinct  atomic.Uint64
 	byType    map[string]*[2]atomic.Uint64 // distinct, duplicates
 	dupFailed atomic.Uint64
+	noClient  atomic.Uint64 // generated while no client was connected
 
 	recMu   sync.Mutex
 	records []Sent
@@ -157,10 +166,20 @@ func New(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, &ConfigError{Flag: "replay", Msg: err.Error()}
 		}
+		if !cfg.RateLimitInfo {
+			if n := set.Drop(rateLimitInfoType); n > 0 {
+				s.log.Info("replay: not sending rate_limit_info events: Tetragon writes them only to its export file, never to gRPC (--rate-limit-info sends them)",
+					"dropped", n)
+			}
+			if set.Len() == 0 {
+				return nil, cfgErr("replay", "%s: only rate_limit_info events, which Tetragon never sends on gRPC (--rate-limit-info sends them)",
+					strings.Join(cfg.Replay, ", "))
+			}
+		}
 		s.src = replay.NewSource(set, s.nonce, nil)
 	default:
 		g, err := generate.New(generate.Config{Seed: cfg.Seed, Nodes: cfg.Nodes, Namespaces: cfg.Namespaces,
-			Pods: cfg.Pods, Cluster: cfg.Cluster, Nonce: s.nonce})
+			Pods: cfg.Pods, Cluster: cfg.Cluster, Nonce: s.nonce, RateLimitInfo: cfg.RateLimitInfo})
 		if err != nil {
 			return nil, fmt.Errorf("sim: generator: %w", err)
 		}
@@ -347,7 +366,9 @@ func (s *Server) Close() {
 }
 
 // Sent counts the events sent per type (our spelling), duplicates
-// included: what a client that filters nothing and drops nothing gets.
+// included: what a client connected throughout that filters nothing and
+// drops nothing gets. Events generated while no client was connected count
+// here too (Tetragon saw them happen) and again in Dropped["no_client"].
 func (s *Server) Sent() map[string]uint64 {
 	out := map[string]uint64{}
 	for t, c := range s.byType {
@@ -371,7 +392,9 @@ type Stats struct {
 	Distinct   map[string]uint64 // per type
 	Duplicates map[string]uint64 // per type
 	// Dropped per reason: "queue_full" (a client's queue was full), "disconnected"
-	// (queued for a client that went away or was stopped), "dup_failed".
+	// (queued for a client that went away or was stopped), "no_client"
+	// (generated while no client was connected: nobody received it, as
+	// Tetragon's events are lost while no agent reads its stream), "dup_failed".
 	Dropped map[string]uint64
 	Clients []ClientStats
 	Done    bool
@@ -412,6 +435,7 @@ func (s *Server) Stats() Stats {
 		st.Dropped["disconnected"] += cs.Lost
 	}
 	st.Dropped["dup_failed"] = s.dupFailed.Load()
+	st.Dropped["no_client"] = s.noClient.Load()
 	for k, v := range st.Dropped {
 		if v == 0 {
 			delete(st.Dropped, k)
@@ -501,11 +525,16 @@ func (s *Server) detach(c *client) {
 	close(c.done)
 	s.evictDeparted()
 	n := len(s.clients)
+	generating := n == 0 && s.armed && !s.block
 	s.cond.Broadcast()
 	s.mu.Unlock()
 	cs := c.stats()
 	s.log.Info("client disconnected", "client", c.id, "clients", n, "delivered", cs.Delivered,
 		"dropped_queue_full", cs.Dropped, "lost_on_disconnect", cs.Lost, "filtered", cs.Filtered)
+	if generating {
+		s.log.Warn("no client connected: events keep coming, as Tetragon's do, and are lost until one connects (dropped reason=no_client)",
+			"dropped_no_client_so_far", s.noClient.Load())
+	}
 }
 
 // maxDeparted bounds how many departed clients keep their own books (and
@@ -567,10 +596,16 @@ func (h *dupHeap) Pop() any {
 
 // waitRunnable blocks until events may flow; false when closed. waited
 // reports whether it had to wait (the rate clock then restarts).
+//
+// Once armed, a stream with a rate runs whether or not a client is
+// connected: a real node keeps producing events while its agent's reader
+// (the ingester) restarts, and those events are lost. Pausing instead
+// would make every restart look lossless. Only a stream paced by its
+// clients (Rate 0) has no pace without one, and waits.
 func (s *Server) waitRunnable() (ok, waited bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for !s.closed && !(s.armed && len(s.clients) > 0) {
+	for !s.closed && !(s.armed && (len(s.clients) > 0 || !s.block)) {
 		waited = true
 		s.cond.Wait()
 	}
@@ -687,9 +722,9 @@ func (s *Server) maybeDuplicate(f *frame, now time.Time) {
 }
 
 // handOut gives f to every connected client; false if the server stopped
-// before it could, or the last client left after the pump saw it (f is then
-// handed out once a client is back: an event sent to nobody would count as
-// sent with no client's books to show where it went).
+// before it could. With no client connected, a stream with a rate counts f
+// as sent and lost (no_client); a stream paced by its clients keeps f for
+// the next client (false).
 func (s *Server) handOut(f *frame) bool {
 	s.emitMu.Lock()
 	defer s.emitMu.Unlock()
@@ -697,11 +732,15 @@ func (s *Server) handOut(f *frame) bool {
 	ok, abort := s.armed, s.abortCh
 	s.mu.Unlock()
 	clients := *s.snapshot.Load()
-	if !ok || len(clients) == 0 {
+	if !ok || (len(clients) == 0 && s.block) {
 		return false
 	}
 	s.seq++
 	f.seq = s.seq
+	noClient := len(clients) == 0
+	if noClient {
+		s.noClient.Add(1)
+	}
 	for _, c := range clients {
 		if !c.filter.match(&f.ev) {
 			c.filtered.Add(1)
@@ -737,8 +776,8 @@ func (s *Server) handOut(f *frame) bool {
 	}
 	ctr[idx].Add(1)
 	if s.cfg.Record || s.cfg.OnSend != nil {
-		r := Sent{Seq: f.seq, Orig: f.orig, Dup: f.dup, Type: f.ev.Type, Node: f.ev.Node, Time: f.ev.Time,
-			ExecID: f.ev.ExecID, Tid: f.ev.Tid, Bytes: f.ev.Bytes}
+		r := Sent{Seq: f.seq, Orig: f.orig, Dup: f.dup, NoClient: noClient, Type: f.ev.Type, Node: f.ev.Node,
+			Time: f.ev.Time, ExecID: f.ev.ExecID, Tid: f.ev.Tid, Bytes: f.ev.Bytes}
 		if s.cfg.Record {
 			s.recMu.Lock()
 			s.records = append(s.records, r)

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"math"
 	"runtime"
 	"strconv"
 
@@ -93,8 +94,12 @@ func (v *service) GetInfo(context.Context, *tetragon.GetInfoRequest) (*tetragon.
 	bi := buildInfo()
 	st := s.Stats()
 	var conf []*tetragon.GetInfoResponse_ConfVal
+	// Only the value types Tetragon itself sends (pkg/tetragoninfo:
+	// string, bool, int64, string list): `tetra info` decodes those and
+	// shows anything else, UInt64Value included, as "{}". Counts fit
+	// int64; a float (rate) goes as its string.
 	u64 := func(key string, n uint64) {
-		a, _ := anypb.New(wrapperspb.UInt64(n))
+		a, _ := anypb.New(wrapperspb.Int64(int64(min(n, math.MaxInt64))))
 		conf = append(conf, &tetragon.GetInfoResponse_ConfVal{Key: key, Value: a})
 	}
 	str := func(key, val string) {
@@ -113,7 +118,7 @@ func (v *service) GetInfo(context.Context, *tetragon.GetInfoRequest) (*tetragon.
 	u64("sim.queue", uint64(s.cfg.Queue))
 	u64("sim.events_sent_distinct", sum(st.Distinct))
 	u64("sim.events_sent_duplicates", sum(st.Duplicates))
-	for _, r := range []string{"queue_full", "disconnected", "dup_failed"} {
+	for _, r := range dropReasons {
 		u64("sim.events_dropped."+r, st.Dropped[r])
 	}
 	connected := 0

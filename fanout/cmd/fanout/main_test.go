@@ -54,6 +54,17 @@ func TestBinary(t *testing.T) {
 		t.Errorf("the error does not name the variable:\n%s", out)
 	}
 
+	// Set but empty is not unset: each is refused by name, not replaced by
+	// its default (FANOUT_GROUP) or read as "no routes" (ROUTES_FILE).
+	for _, name := range []string{"KAFKA_BROKERS", "FANOUT_GROUP", "ROUTES_FILE"} {
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), name+"=")
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), name+": ") {
+			t.Errorf("%s=\"\": exit %v, want 2 naming it:\n%s", name, err, out)
+		}
+	}
+
 	out, err = exec.Command(bin, "dlq-redrive", "--help").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "-dry-run") || !strings.Contains(string(out), "DLQ_TOPIC") {
 		t.Errorf("dlq-redrive --help: %v\n%s", err, out)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -69,14 +70,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Namespaces, "namespaces", cfg.Namespaces, "simulated namespaces")
 	fs.IntVar(&cfg.Pods, "pods", cfg.Pods, "simulated pods")
 	fs.StringVar(&cfg.Cluster, "cluster", "", "cluster_name to put in events (empty: none, as Tetragon's default)")
+	fs.BoolVar(&cfg.RateLimitInfo, "rate-limit-info", false,
+		"send rate_limit_info events too (generated, or kept from --replay files); Tetragon writes them only to its export file, never to gRPC, and tetra -o compact fails on them")
 	fs.IntVar(&cfg.WaitClients, "wait-clients", cfg.WaitClients, "start the stream once this many clients are connected")
 	fs.IntVar(&cfg.Queue, "queue", cfg.Queue, "per-client queue length (events)")
 	usage := func(w io.Writer) {
 		fmt.Fprintf(w, "Usage: tetragon-sim [flags]\n       tetragon-sim version\n\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
 			name, usage := flag.UnquoteUsage(f)
-			fmt.Fprintf(w, "  --%s %s\n    \t%s", f.Name, name, usage)
-			if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "[]" && f.DefValue != "0s" {
+			fmt.Fprintf(w, "  %s\n    \t%s", strings.TrimSpace("--"+f.Name+" "+name), usage)
+			if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "[]" && f.DefValue != "0s" && f.DefValue != "false" {
 				fmt.Fprintf(w, " (default %s)", f.DefValue)
 			}
 			fmt.Fprintln(w)
@@ -104,6 +107,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := sim.ValidateAddr(*listen); err != nil {
 		fmt.Fprintf(stderr, "tetragon-sim: --listen: %v\n", err)
 		return 2
+	}
+	if *metricsAddr != "" {
+		if err := sim.ValidateHostPort(*metricsAddr); err != nil {
+			fmt.Fprintf(stderr, "tetragon-sim: --metrics-addr: %v\n", err)
+			return 2
+		}
 	}
 	tc, flagName, err := serverTLS(*tlsCert, *tlsKey, *tlsClientCA)
 	if err != nil {
@@ -142,13 +151,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	metricsFailed := make(chan error, 1)
 	if *metricsAddr != "" {
+		// Bound here, not in the serving goroutine, so an address that
+		// cannot be bound stops the start instead of being logged while
+		// the simulator runs on without the metrics a test relies on.
+		l, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "tetragon-sim: --metrics-addr: %v\n", err)
+			return 1
+		}
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(s.Collector())
-		srv := &http.Server{Addr: *metricsAddr, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
-			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				cfg.Logger.Error("metrics server failed", "addr", *metricsAddr, "err", err)
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				metricsFailed <- err
 				stop()
 			}
 		}()
@@ -157,6 +175,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := s.ListenAndServe(ctx, *listen); err != nil {
 		fmt.Fprintf(stderr, "tetragon-sim: --listen: %v\n", err)
 		return 1
+	}
+	select {
+	case err := <-metricsFailed:
+		fmt.Fprintf(stderr, "tetragon-sim: --metrics-addr: serve %s: %v\n", *metricsAddr, err)
+		return 1
+	default:
 	}
 	return 0
 }

@@ -40,6 +40,12 @@ func TestBadFlagsExit2NamingTheFlag(t *testing.T) {
 		{[]string{"--log-level", "loud"}, "log-level"},
 		{[]string{"--listen", "nowhere"}, "listen"},
 		{[]string{"--replay", "/nonexistent.jsonl"}, "replay"},
+		{[]string{"--replay", t.TempDir()}, "replay"}, // a directory
+		{[]string{"--listen", "127.0.0.1:99999"}, "listen"},
+		{[]string{"--listen", "127.0.0.1:nosuchservice"}, "listen"},
+		{[]string{"--metrics-addr", "bad:addr:x"}, "metrics-addr"},
+		{[]string{"--metrics-addr", "127.0.0.1:65536"}, "metrics-addr"},
+		{[]string{"--metrics-addr", "nocolon"}, "metrics-addr"},
 		{[]string{"--no-such-flag"}, "no-such-flag"},
 		{[]string{"stray"}, "stray"},
 	} {
@@ -47,6 +53,52 @@ func TestBadFlagsExit2NamingTheFlag(t *testing.T) {
 		if code := run(c.args, &out, &errb); code != 2 || !strings.Contains(errb.String(), c.flag) {
 			t.Errorf("%v: exit %d, stderr %q", c.args, code, errb.String())
 		}
+		if seg, ok := repeatedSegment(errb.String()); ok {
+			t.Errorf("%v: %q says %q twice", c.args, errb.String(), seg)
+		}
+	}
+}
+
+// repeatedSegment finds a context prefix that an error message carries
+// twice ("--replay: replay: ...", "read x: read x: ..."), the sign of two
+// layers wrapping the same context.
+func repeatedSegment(msg string) (string, bool) {
+	line, _, _ := strings.Cut(msg, "\n")
+	seen := map[string]bool{}
+	for _, seg := range strings.Split(line, ": ") {
+		seg = strings.TrimPrefix(strings.TrimSpace(seg), "--")
+		if seen[seg] {
+			return seg, true
+		}
+		seen[seg] = true
+	}
+	return "", false
+}
+
+func TestRepeatedSegmentDetectsDoubledContext(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"tetragon-sim: --replay: replay: open /x: no such file or directory": true,
+		"tetragon-sim: --replay: read adir: read adir: is a directory":       true,
+		"tetragon-sim: --replay: read adir: is a directory":                  false,
+	} {
+		if _, got := repeatedSegment(msg); got != want {
+			t.Errorf("%q: repeated = %v, want %v", msg, got, want)
+		}
+	}
+}
+
+// A metrics address that parses but cannot be bound (taken) is a failed
+// start, not a simulator running silently without its metrics.
+func TestMetricsAddrInUseFailsTheStart(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var out, errb bytes.Buffer
+	code := run([]string{"--listen", "127.0.0.1:0", "--metrics-addr", l.Addr().String()}, &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "--metrics-addr") {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
 }
 
@@ -115,7 +167,9 @@ func TestBinaryDeliversExactly(t *testing.T) {
 		}
 		types[eventtype.FromResponse(r)]++
 	}
-	if len(types) < 10 || types[eventtype.Unknown] != 0 {
+	// Nine: every type Tetragon sends on gRPC but test; no rate_limit_info
+	// unless --rate-limit-info (Tetragon never sends it on gRPC).
+	if len(types) != 9 || types[eventtype.Unknown] != 0 || types["rate_limit_info"] != 0 {
 		t.Fatalf("types: %v", types)
 	}
 	// Wait for the summary log line, then stop it as an operator would.

@@ -33,6 +33,12 @@ type Config struct {
 	Nonce uint32
 	// Now is the wall clock; nil means time.Now.
 	Now func() time.Time
+	// RateLimitInfo puts rate_limit_info events in the mix. Off by
+	// default: Tetragon writes them only to its JSON export file, never
+	// to the gRPC stream (tetra getevents -o compact dies on one), so a
+	// stream that stands for Tetragon's gRPC does not carry them. When
+	// off, their share goes to process_kprobe.
+	RateLimitInfo bool
 }
 
 // DefaultConfig is a small cluster: 3 nodes, 8 namespaces, 60 pods.
@@ -71,7 +77,8 @@ const (
 
 // The mix, per block of 200 events: every block holds exactly these counts
 // in shuffled order, so any run of 200 events or more has every type, and
-// execs equal exits so the process table stays bounded.
+// execs equal exits so the process table stays bounded. Config.mix drops
+// rate_limit_info unless asked for.
 var mix = [numKinds]int{
 	kExec: 44, kExit: 44, kKprobe: 80, kTracepoint: 8, kLsm: 6,
 	kLoader: 6, kUprobe: 5, kUsdt: 3, kThrottle: 2, kRateLimit: 2,
@@ -95,12 +102,24 @@ var kindName = func() (n [numKinds]string) {
 	return n
 }()
 
+func (c Config) mix() [numKinds]int {
+	m := mix
+	if !c.RateLimitInfo {
+		m[kKprobe] += m[kRateLimit]
+		m[kRateLimit] = 0
+	}
+	return m
+}
+
 // Mix returns how many events of each type (our spelling) every block of
-// BlockSize events holds.
-func Mix() map[string]int {
+// BlockSize events holds with this configuration; types it never makes
+// are absent.
+func (c Config) Mix() map[string]int {
 	m := make(map[string]int, numKinds)
-	for k, n := range mix {
-		m[kindName[k]] = n
+	for k, n := range c.mix() {
+		if n > 0 {
+			m[kindName[k]] = n
+		}
 	}
 	return m
 }
@@ -119,6 +138,7 @@ type Generator struct {
 	killed    []*proc
 	throttled []*pod
 
+	mix   [numKinds]int
 	block [BlockSize]kind
 	pos   int
 
@@ -139,6 +159,7 @@ func New(cfg Config) (*Generator, error) {
 		active:   procSet{slot: slotActive},
 		exitable: procSet{slot: slotExitable},
 		pos:      BlockSize,
+		mix:      cfg.mix(),
 	}
 	if g.nonce == 0 {
 		g.nonce = source.NewNonce()
@@ -206,7 +227,7 @@ func (g *Generator) Next() (source.Event, error) {
 func (g *Generator) nextKind() kind {
 	if g.pos == BlockSize {
 		i := 0
-		for k, n := range mix {
+		for k, n := range g.mix {
 			for range n {
 				g.block[i] = kind(k)
 				i++

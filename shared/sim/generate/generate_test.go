@@ -63,28 +63,42 @@ func decode(t *testing.T, ev source.Event) *tetragon.GetEventsResponse {
 }
 
 func TestEveryTypeInEveryBlock(t *testing.T) {
-	g, err := New(Config{Seed: 7, Nodes: 1, Namespaces: 1, Pods: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for block := range 20 {
-		got := map[string]int{}
-		for range BlockSize {
-			ev, err := g.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			decode(t, ev)
-			got[ev.Type]++
+	for _, rli := range []bool{false, true} {
+		cfg := Config{Seed: 7, Nodes: 1, Namespaces: 1, Pods: 1, RateLimitInfo: rli}
+		g, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
 		}
-		for typ, n := range Mix() {
-			if got[typ] != n {
-				t.Fatalf("block %d: %s = %d, want %d (all: %v)", block, typ, got[typ], n, got)
+		for block := range 20 {
+			got := map[string]int{}
+			for range BlockSize {
+				ev, err := g.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				decode(t, ev)
+				got[ev.Type]++
+			}
+			if len(got) != len(cfg.Mix()) {
+				t.Fatalf("rate_limit_info %v, block %d: types %v, mix %v", rli, block, got, cfg.Mix())
+			}
+			for typ, n := range cfg.Mix() {
+				if got[typ] != n {
+					t.Fatalf("rate_limit_info %v, block %d: %s = %d, want %d (all: %v)", rli, block, typ, got[typ], n, got)
+				}
 			}
 		}
-	}
-	if len(Mix()) != len(eventtype.All())-1 { // all but "test"
-		t.Fatalf("mix covers %d types, API has %d", len(Mix()), len(eventtype.All()))
+		// All but "test", and rate_limit_info only on request.
+		want := len(eventtype.All()) - 2
+		if rli {
+			want++
+		}
+		if len(cfg.Mix()) != want {
+			t.Fatalf("rate_limit_info %v: mix covers %d types, want %d", rli, len(cfg.Mix()), want)
+		}
+		if _, ok := cfg.Mix()["rate_limit_info"]; ok != rli {
+			t.Fatalf("rate_limit_info %v: mix %v", rli, cfg.Mix())
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,24 +73,37 @@ type item struct {
 var ErrNoEvents = errors.New("no decodable events")
 
 // Load reads and strictly decodes every file. Undecodable lines are
-// collected in Set.Bad, not returned as errors; I/O errors are.
+// collected in Set.Bad, not returned as errors; I/O errors are. Errors are
+// not prefixed with the package name: the caller names the setting (the
+// sim's --replay), and the os errors already name the file and operation
+// ("open x.jsonl: ...", "read adir: is a directory").
 func Load(paths ...string) (*Set, error) {
 	s := &Set{}
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
-			return nil, fmt.Errorf("replay: %w", err)
+			return nil, err
 		}
 		err = s.read(p, f)
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("replay: read %s: %w", p, err)
+			return nil, err
 		}
 	}
 	if len(s.items) == 0 {
-		return s, fmt.Errorf("replay: %s: %w", strings.Join(paths, ", "), ErrNoEvents)
+		return s, fmt.Errorf("%s: %w", strings.Join(paths, ", "), ErrNoEvents)
 	}
 	return s, nil
+}
+
+// Drop removes every event of the given type (our spelling) from the set
+// and returns how many it removed. The simulator uses it to keep
+// rate_limit_info, which Tetragon writes only to its export file, off the
+// gRPC stream.
+func (s *Set) Drop(typ string) int {
+	n := len(s.items)
+	s.items = slices.DeleteFunc(s.items, func(it item) bool { return it.meta.Type == typ })
+	return n - len(s.items)
 }
 
 func (s *Set) read(name string, r io.Reader) error {
