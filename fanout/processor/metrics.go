@@ -52,6 +52,7 @@ type Metrics struct {
 	OutputErrors  *prometheus.CounterVec
 	Normalize     prometheus.Histogram
 	EndToEnd      prometheus.Histogram
+	EventAge      prometheus.Histogram
 	Partitions    prometheus.Gauge
 	TableRecovery prometheus.Histogram
 	TableExpired  prometheus.Counter
@@ -87,6 +88,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		EndToEnd: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "fanout_end_to_end_latency_seconds",
 			Help:    "From the ingester receiving an event (tf-ingest-ns) to its output being acked.",
 			Buckets: endToEndBuckets}),
+		EventAge: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "fanout_event_age_seconds",
+			Help:    "From the event's own time (Tetragon's timestamp) to its output being acked: the whole pipeline's delay, including what the ingester's read pacing adds (clocks of nodes and fanout replicas must agree).",
+			Buckets: endToEndBuckets}),
 		Partitions: prometheus.NewGauge(prometheus.GaugeOpts{Name: "fanout_partitions_assigned",
 			Help: "Raw topic partitions this replica processes."}),
 		TableRecovery: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "fanout_table_recovery_seconds",
@@ -112,7 +116,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Consumed, m.Emitted, m.Duplicates, m.Dedup, m.SampledOut, m.Dropped, m.Rerouted,
-			m.DLQ, m.OutputErrors, m.Normalize, m.EndToEnd, m.Partitions, m.TableRecovery, m.TableExpired,
+			m.DLQ, m.OutputErrors, m.Normalize, m.EndToEnd, m.EventAge, m.Partitions, m.TableRecovery, m.TableExpired,
 			m.RawMissing, m.Restarts, m.Mismatch)
 	}
 	return m

@@ -194,6 +194,10 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 	out := &sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(key), Value: sarama.ByteEncoder(value),
 		Headers: outputHeaders(hdr, part, off)}
 	ingest := ingestTime(hdr)
+	var evTime time.Time
+	if ev.Time != nil {
+		evTime = ev.Time.AsTime()
+	}
 	done := ctx.DeferCommit()
 	p.Sink.Send(out, func(err error) {
 		switch {
@@ -201,6 +205,9 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 			p.Metrics.Emitted.WithLabelValues(topic).Inc()
 			if !ingest.IsZero() {
 				p.Metrics.EndToEnd.Observe(time.Since(ingest).Seconds())
+			}
+			if !evTime.IsZero() {
+				p.Metrics.EventAge.Observe(time.Since(evTime).Seconds())
 			}
 			done(nil)
 		case permanent(err):

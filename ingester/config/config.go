@@ -83,8 +83,8 @@ type Tetragon struct {
 	KeepaliveTimeout time.Duration `env:"TETRAGON_KEEPALIVE_TIMEOUT" envDefault:"20s" help:"wait for a keepalive ack before the connection counts as dead"`
 	ReconnectMin     time.Duration `env:"TETRAGON_RECONNECT_MIN" envDefault:"200ms" help:"first reconnect wait (exponential with jitter after that)"`
 	ReconnectMax     time.Duration `env:"TETRAGON_RECONNECT_MAX" envDefault:"30s" help:"longest reconnect wait"`
-	ReadMaxWait      time.Duration `env:"TETRAGON_READ_MAX_WAIT" envDefault:"20ms" help:"longest wait for events to pile up before reading the stream, so one wake-up reads many (0: read each as it comes; node CPU at low rates is wake-ups)"`
-	ReadBatchBytes   int           `env:"TETRAGON_READ_BATCH_BYTES" envDefault:"65536" help:"bytes one paced read aims to collect (the faster the stream, the shorter the wait)"`
+	ReadMaxWait      time.Duration `env:"TETRAGON_READ_MAX_WAIT" envDefault:"100ms" help:"longest wait for events to pile up before reading the stream, so one wake-up reads many (0: read each as it comes; node CPU at low rates is wake-ups)"`
+	ReadBatchBytes   int           `env:"TETRAGON_READ_BATCH_BYTES" envDefault:"1048576" help:"bytes one paced read aims to collect (the faster the stream, the shorter the wait)"`
 	HealthyAfter     time.Duration `env:"TETRAGON_STREAM_HEALTHY_AFTER" envDefault:"30s" help:"a stream up this long (or that delivered events) resets the reconnect backoff"`
 }
 

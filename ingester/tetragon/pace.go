@@ -2,15 +2,17 @@ package tetragon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/tetragon-fanout/tetragon-fanout/shared/rawsock"
 )
 
 // Read pacing: at a node's rate (events ~1 ms apart) Tetragon writes every
@@ -49,14 +51,25 @@ type pacedConn struct {
 	// fullAt: a read of this much (half the socket's buffer) means the
 	// sender may be waiting on a full socket, so the next read goes at once.
 	fullAt int
+	// sockBuf is the socket's receive buffer (what a wait can pile up
+	// without the sender waiting).
+	sockBuf int
 
 	closeOnce sync.Once
 	closeErr  error
+	closed    atomic.Bool
 
 	// Reader goroutine only (gRPC has one reader per connection).
 	last time.Time // when the previous Read returned
 	rate float64   // bytes per second, smoothed
 	full bool      // the previous Read got all it could: more is waiting
+	// limit caps the wait; it halves while waits leave the sender with more
+	// than the socket holds (a rate the estimate cannot see: a full socket
+	// hides it) and grows back to MaxWait otherwise.
+	limit time.Duration
+	chain int // bytes read since the last read that was not full
+	// waits and reads count paced waits and reads that returned bytes (tests).
+	waits, reads int
 }
 
 // newPacedConn moves c's socket out of Go's network poller: Go registers
@@ -94,20 +107,25 @@ func newPacedConn(c net.Conn, p Pacing) (*pacedConn, error) {
 		_ = f.Close()
 		return nil, err
 	}
-	fullAt := p.BatchBytes
-	if sb, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF); err == nil && sb > 0 && sb/2 < fullAt {
-		fullAt = sb / 2
+	sockBuf := 208 << 10 // Linux's default
+	if sb, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF); err == nil && sb > 0 {
+		sockBuf = sb
 	}
-	return &pacedConn{Conn: c, f: f, raw: fraw, fd: fd, p: p, fullAt: fullAt, last: time.Now(), full: true}, nil
+	return &pacedConn{Conn: c, f: f, raw: fraw, fd: fd, p: p, fullAt: min(p.BatchBytes, sockBuf/2), sockBuf: sockBuf,
+		limit: p.MaxWait, last: time.Now(), full: true}, nil
 }
 
 func (c *pacedConn) Read(b []byte) (int, error) {
 	if !c.full {
 		if d := c.wait(); d > 0 {
+			c.waits++
 			time.Sleep(d)
 		}
 	}
 	n, err := c.read(b)
+	if n > 0 {
+		c.reads++
+	}
 	now := time.Now()
 	c.observe(n, now.Sub(c.last))
 	c.last = now
@@ -116,6 +134,10 @@ func (c *pacedConn) Read(b []byte) (int, error) {
 	// socket holds only makes Tetragon's sender wait on its per-client
 	// queue; this read drains what it had pending.)
 	c.full = n == len(b) || n >= c.fullAt
+	c.chain += n
+	if !c.full {
+		c.adapt()
+	}
 	return n, err
 }
 
@@ -132,7 +154,7 @@ func (c *pacedConn) read(b []byte) (int, error) {
 	var rerr error
 	err := c.raw.Read(func(fd uintptr) bool {
 		for {
-			m, errno := recvNoWait(int(fd), b)
+			m, errno := rawsock.RecvNoWait(int(fd), b)
 			switch errno {
 			case 0:
 				n = m
@@ -142,7 +164,7 @@ func (c *pacedConn) read(b []byte) (int, error) {
 				return true
 			case syscall.EINTR:
 			case syscall.EAGAIN:
-				if werr := waitReadable(int(fd)); werr != nil {
+				if werr := rawsock.WaitReadable(int(fd)); werr != nil {
 					rerr = werr
 					return true
 				}
@@ -153,7 +175,7 @@ func (c *pacedConn) read(b []byte) (int, error) {
 		}
 	})
 	if err != nil {
-		if errors.Is(err, os.ErrClosed) {
+		if c.closed.Load() {
 			return 0, net.ErrClosed
 		}
 		return 0, err
@@ -161,12 +183,39 @@ func (c *pacedConn) read(b []byte) (int, error) {
 	return n, rerr
 }
 
-func (c *pacedConn) Write(b []byte) (int, error) { return c.f.Write(b) }
+// Write sends without the runtime's bookkeeping when the socket has room
+// (it nearly always has: gRPC writes only the request, pings and window
+// updates), else as an ordinary blocking write.
+func (c *pacedConn) Write(b []byte) (int, error) {
+	written := 0
+	err := c.raw.Write(func(fd uintptr) bool {
+		for written < len(b) {
+			n, errno := rawsock.SendNoWait(int(fd), b[written:])
+			if errno == syscall.EINTR {
+				continue
+			}
+			if errno != 0 {
+				return true
+			}
+			written += n
+		}
+		return true
+	})
+	if err != nil {
+		return written, err
+	}
+	if written < len(b) {
+		n, err := c.f.Write(b[written:])
+		return written + n, err
+	}
+	return written, nil
+}
 
 // Close shuts the socket down first: that ends a read blocked in the kernel,
 // which would otherwise hold the descriptor open.
 func (c *pacedConn) Close() error {
 	c.closeOnce.Do(func() {
+		c.closed.Store(true)
 		_ = syscall.Shutdown(c.fd, syscall.SHUT_RDWR)
 		c.closeErr = c.f.Close()
 	})
@@ -180,11 +229,30 @@ func (c *pacedConn) SetDeadline(time.Time) error      { return nil }
 func (c *pacedConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *pacedConn) SetWriteDeadline(time.Time) error { return nil }
 
+// adapt adjusts the wait cap after a run of reads that ended caught up.
+// More than twice the socket's buffer in one run means the sender had a
+// backlog beyond what the socket held: the waits are too long for this
+// rate, however low the rate looks (a full socket caps what a wait
+// collects). Halving converges on waits that fit the rate; at full speed
+// they reach 0, so pacing never caps throughput.
+func (c *pacedConn) adapt() {
+	switch {
+	case c.chain >= 2*c.sockBuf:
+		c.limit /= 2
+		if c.limit < minWait {
+			c.limit = 0
+		}
+	case c.limit < c.p.MaxWait:
+		c.limit = min(max(2*c.limit, 2*minWait), c.p.MaxWait)
+	}
+	c.chain = 0
+}
+
 // wait is how long to let bytes accumulate before the next read: the time
 // BatchBytes takes at the current rate, at most MaxWait, measured from the
 // previous read.
 func (c *pacedConn) wait() time.Duration {
-	d := c.p.MaxWait
+	d := c.limit
 	if c.rate > 0 {
 		if t := time.Duration(float64(c.p.BatchBytes) / c.rate * float64(time.Second)); t < d {
 			d = t

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkaversion"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/rawsock"
 )
 
 // Config is the connection to Kafka shared by every binary.
@@ -119,6 +121,11 @@ func (c *Config) Sarama(defaultClientID string) (*sarama.Config, error) {
 	sc.Metadata.Retry.Max = 10
 	sc.Metadata.Retry.Backoff = 500 * time.Millisecond
 	sc.Net.DialTimeout = 10 * time.Second
+	// Broker connections read and write with raw non-blocking calls: an
+	// ordinary call wakes the runtime's monitor thread whenever the process
+	// was idle, which at a node's rate cost more than the events (rawsock).
+	sc.Net.Proxy.Enable = true
+	sc.Net.Proxy.Dialer = rawDialer{net.Dialer{Timeout: sc.Net.DialTimeout, KeepAlive: sc.Net.KeepAlive}}
 
 	if c.TLS.Enabled {
 		tc, err := c.tlsConfig()
@@ -191,3 +198,15 @@ func (c *Config) tlsConfig() (*tls.Config, error) {
 // It is a process-wide switch of go-metrics, so it is set before any
 // client can exist.
 func init() { gometrics.UseNilMetrics = true }
+
+// rawDialer dials brokers as sarama would and wraps the connections in
+// rawsock (TLS, when on, is layered on top by sarama).
+type rawDialer struct{ d net.Dialer }
+
+func (r rawDialer) Dial(network, addr string) (net.Conn, error) {
+	c, err := r.d.Dial(network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return rawsock.Wrap(c), nil
+}
