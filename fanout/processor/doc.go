@@ -32,11 +32,18 @@
 //   - An output topic Kafka cannot create or confirm right now (a broker
 //     restart): not committed, counted as
 //     fanout_output_errors_total{reason="topic_unavailable"}; the processor
-//     restarts from the last commit and routes the event again. A template
+//     restarts from the last commit and routes the event again, for at most
+//     TOPIC_RETRY_BUDGET (and three attempts). An output topic Kafka
+//     refuses for good (classified by the broker's error code: a name that
+//     collides with an existing one once '.' and '_' are alike, a create
+//     policy, a missing ACL, partitions, replication or configs the cluster
+//     does not accept), and one whose budget ran out, sends the event to
+//     its default topic (fanout_events_rerouted_total{reason="topic_refused"}
+//     or "topic_retries_exhausted") and the partition goes on. A template
 //     over its topic cap goes to the default topic (counted as
-//     fanout_events_rerouted_total{reason="topic_cap"}); if the default
-//     topic cannot be had either, DLQ (topic_unavailable, retryable with
-//     dlq-redrive).
+//     fanout_events_rerouted_total{reason="topic_cap"}). If the default
+//     topic cannot be had either, DLQ (topic_unavailable, the cause in
+//     tf-error, retryable with dlq-redrive).
 //   - An output the broker refuses for good (too large, invalid record):
 //     the raw message goes to the DLQ (output_rejected).
 //   - An output or DLQ write that fails after the producer's retries

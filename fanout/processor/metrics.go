@@ -18,7 +18,8 @@ const (
 	// deduplicated; it goes to the DLQ.
 	ReasonNoKey = "missing_event_id"
 	// ReasonTopicUnavailable: the output topic could not be created or
-	// looked up (topic cap, admin error). Retryable.
+	// looked up (not committed and retried), or, in the DLQ, neither the
+	// rule's nor the default topic could be had. Retryable.
 	ReasonTopicUnavailable = "topic_unavailable"
 	// ReasonOutputRejected: the broker refused the output record for good
 	// (too large, invalid). The raw message goes to the DLQ.
@@ -76,7 +77,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fanout_events_dropped_total",
 			Help: "Events not emitted by a rule (route_drop, route_drop_enforced)."}, []string{"reason"}),
 		Rerouted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fanout_events_rerouted_total",
-			Help: "Events emitted to their default topic instead of the rule's (topic_invalid, topic cap)."}, []string{"reason"}),
+			Help: "Events emitted to their default topic instead of the rule's: topic_invalid, topic_cap, topic_refused (Kafka refuses the rule's topic for good), topic_retries_exhausted (it kept failing for TOPIC_RETRY_BUDGET)."}, []string{"reason"}),
 		DLQ: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fanout_events_dlq_total",
 			Help: "Raw messages written to the DLQ (acked), by reason."}, []string{"reason"}),
 		OutputErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fanout_output_errors_total",

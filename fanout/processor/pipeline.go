@@ -165,24 +165,32 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 			err = nil
 		}
 	}
-	if err != nil && !errors.Is(err, topics.ErrTopicCap) && !errors.Is(err, topics.ErrInvalidTopic) {
+	if err != nil && !errors.Is(err, topics.ErrTopicCap) && !topics.Permanent(err) {
 		// Kafka could not create or confirm the topic (a broker restart, no
 		// leader yet): a passing fault, not a reason to put the event in
 		// another topic than its rule names. Not committed: the processor
-		// restarts from the last commit and routes it again.
+		// restarts from the last commit and routes it again. The topic
+		// manager's retry budget bounds how long: then the error is
+		// permanent (ErrRetriesExhausted) and handled below.
 		p.Metrics.OutputErrors.WithLabelValues(ReasonTopicUnavailable).Inc()
 		p.Log.Error("output topic unavailable; processor restarts from the last commit", "topic", d.Topic, "err", err)
 		ctx.DeferCommit()(err)
 		return
 	}
 	if err != nil && d.Default != "" && d.Default != d.Topic {
-		p.Log.Warn("output topic unavailable, using the default topic", "topic", d.Topic, "default", d.Default, "err", err)
+		// The rule's topic cannot be had (refused by Kafka, an invalid
+		// name, retries exhausted): the event goes to its default topic,
+		// counted by reason, and the partition moves on.
+		p.Log.Warn("output topic cannot be used, using the default topic", "topic", d.Topic, "default", d.Default, "err", err)
 		if !errors.Is(err, topics.ErrTopicCap) {
-			p.Metrics.Rerouted.WithLabelValues(ReasonTopicUnavailable).Inc()
+			p.Metrics.Rerouted.WithLabelValues(topics.Reason(err)).Inc()
 		}
 		topic, err = p.Topics.Ensure(d.Default, p.Router.DefaultTemplate(), 0)
 	}
 	if err != nil {
+		// Neither topic can be had. topic_unavailable stays the DLQ reason
+		// (dlq-redrive retries it once the operator fixed the cause); the
+		// cause is in tf-error.
 		p.dlq(ctx, key, raw, hdr, ReasonTopicUnavailable, err.Error())
 		return
 	}

@@ -92,6 +92,7 @@ type fakeTopics struct {
 	mu     sync.Mutex
 	seen   map[string]int
 	fail   map[string]bool
+	refuse map[string]bool   // topic -> ErrTopicRefused
 	capped map[string]string // topic -> default returned with ErrTopicCap
 }
 
@@ -100,6 +101,9 @@ func (f *fakeTopics) Ensure(topic, _ string, _ int) (string, error) {
 	defer f.mu.Unlock()
 	if f.fail[topic] {
 		return "", errors.New("create topic: broker unreachable")
+	}
+	if f.refuse[topic] {
+		return "", fmt.Errorf("%w: %s collides with an existing topic", topics.ErrTopicRefused, topic)
 	}
 	if def, ok := f.capped[topic]; ok {
 		return def, fmt.Errorf("%s: %w", topic, topics.ErrTopicCap)

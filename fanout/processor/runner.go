@@ -213,7 +213,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		return nil // ctx ended
 	}
 	defer topicsAdmin.Close()
-	tm, err := topics.New(topicsAdmin.Admin, r.outputSpec(), cfg.Routes().DefaultTemplate(), topics.Options{})
+	tm, err := topics.New(topicsAdmin.Admin, r.outputSpec(), cfg.Routes().DefaultTemplate(), topics.Options{RetryBudget: cfg.TopicRetryBudget})
 	if err != nil {
 		return errFatal{fmt.Errorf("output topics: %w", err)}
 	}
