@@ -74,6 +74,7 @@ func childMain() int {
 	srv := telemetry.NewServer(reg, log)
 	srv.Ready("raw_topic", r.RawTopicReady)
 	srv.Ready("processor", r.ProcessorReady)
+	srv.Live("processor", r.Live)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	go func() { _ = srv.Run(ctx, cfg.HTTP.Addr) }()

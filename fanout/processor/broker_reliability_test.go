@@ -95,3 +95,43 @@ func TestBrokerCollidingTopicIsRerouted(t *testing.T) {
 		t.Errorf("%d records on the colliding topic %s", n, byNS)
 	}
 }
+
+// TestBrokerWedgedReplicaIsNotLive: a replica whose outputs are never
+// acknowledged (every in-flight slot stuck) makes no progress although
+// Kafka is reachable: its liveness check fails, so Kubernetes restarts it.
+// Idle, or moving again, it is live.
+func TestBrokerWedgedReplicaIsNotLive(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	evs := events(0, 5)
+	gate := &gateSink{keys: map[string]bool{}, open: make(chan struct{})}
+	for _, m := range evs {
+		gate.keys[m.key] = true
+	}
+	opened := false
+	open := func() {
+		if !opened {
+			opened = true
+			close(gate.open)
+		}
+	}
+	t.Cleanup(open)
+	p := e.start("r1", map[string]string{"LIVENESS_STALL_TIMEOUT": "3s"}, Options{WrapSink: func(s Sink) Sink { gate.Sink = s; return gate }})
+	p.waitReady(60 * time.Second)
+	time.Sleep(5 * time.Second) // longer than the stall timeout, idle
+	if err := p.r.Live(); err != nil {
+		t.Fatalf("an idle replica is not live: %v", err)
+	}
+
+	e.produce(evs)
+	waitFor(t, 60*time.Second, "the outputs produced (their acks held)", func() bool { return e.outputCount() == int64(len(evs)) })
+	waitFor(t, 60*time.Second, "the liveness check to fail", func() bool { return p.r.Live() != nil })
+	t.Logf("liveness: %v", p.r.Live())
+	if err := p.r.ProcessorReady(); err != nil {
+		t.Logf("readiness: %v", err)
+	}
+
+	open()
+	waitFor(t, 30*time.Second, "the commit after the acks", func() bool { return e.committed(0) == int64(len(evs)) })
+	waitFor(t, 30*time.Second, "live again", func() bool { return p.r.Live() == nil })
+}

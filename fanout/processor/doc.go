@@ -53,6 +53,15 @@
 //     (fanout_processor_restarts_total). Nothing is skipped; the pipeline
 //     waits for Kafka rather than dropping.
 //
+// # Liveness
+//
+// /healthz fails when, for LIVENESS_STALL_TIMEOUT, Kafka answers metadata
+// requests, there is work (messages in flight or behind the high-water
+// mark, or a processor that does not run), and no partition's commit
+// moved: a wedged replica, which Kubernetes restarts. While Kafka is
+// unreachable the clock does not run, so an outage restarts no replica
+// (/readyz reports it instead).
+//
 // # The dedup table
 //
 // <group>-table, co-partitioned with the raw topic, created by the fanout

@@ -57,6 +57,7 @@ type Runner struct {
 	monitor    atomic.Pointer[http.Handler]
 	query      http.Handler
 	lockFile   *os.File
+	watch      *stallWatch
 }
 
 // New prepares a runner; nothing connects to Kafka until Run.
@@ -96,6 +97,8 @@ func New(cfg *fanoutcfg.Config, reg prometheus.Registerer, log *slog.Logger, opt
 		return nil, err
 	}
 	r.query = router
+	r.watch = newStallWatch(cfg.LivenessStall, cfg.RawTopic, r.reg,
+		func() bool { return r.ProcessorReady() == nil }, r.store.Updates)
 	empty := http.Handler(http.NotFoundHandler())
 	r.monitor.Store(&empty)
 	return r, nil
@@ -149,6 +152,10 @@ func (r *Runner) ProcessorReady() error {
 	}
 	return nil
 }
+
+// Live is the liveness check (/healthz): an error when the replica cannot
+// make progress although Kafka is reachable (see stallWatch).
+func (r *Runner) Live() error { return r.watch.Live() }
 
 // Handlers mounts goka's monitor (/monitor/) and the table query UI
 // (/query/) with mount(pattern, handler), e.g. telemetry.Server.Handle.
@@ -223,6 +230,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
 	go r.store.Run(sweepCtx, cfg.TableSweepInterval, func(n int) { r.m.TableExpired.Add(float64(n)) })
+	r.watch.arm()
+	go r.watch.run(sweepCtx, livenessInterval(cfg.LivenessStall), func() error {
+		return topicsAdmin.Client.RefreshMetadata(cfg.RawTopic)
+	})
 
 	b := backoff.New(time.Second, cfg.RestartBackoffMax)
 	for {
@@ -256,6 +267,12 @@ func (r *Runner) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// livenessInterval samples often enough to see a stall within a tenth of
+// its timeout, and no more often than every second.
+func livenessInterval(stall time.Duration) time.Duration {
+	return min(max(stall/10, time.Second), 10*time.Second)
 }
 
 // connectOnce is connect with one metadata retry instead of ten: the raw
