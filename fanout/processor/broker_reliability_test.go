@@ -2,10 +2,12 @@ package processor
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/cilium/tetragon/api/v1/tetragon"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/protobuf/proto"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/topics"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/eventid"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/headers"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkatest"
 )
 
@@ -134,4 +137,117 @@ func TestBrokerWedgedReplicaIsNotLive(t *testing.T) {
 	open()
 	waitFor(t, 30*time.Second, "the commit after the acks", func() bool { return e.committed(0) == int64(len(evs)) })
 	waitFor(t, 30*time.Second, "live again", func() bool { return p.r.Live() == nil })
+}
+
+// bigEvent is event i with an argument string of n random letters: its
+// JSON does not compress below n/2.
+func bigEvent(i, n int) rawMsg {
+	const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	args := make([]byte, n)
+	for j := range args {
+		args[j] = letters[rand.IntN(len(letters))]
+	}
+	ev := &tetragon.GetEventsResponse{
+		NodeName: "node-1",
+		Time:     timestamppb.New(time.Unix(1700000000, int64(i))),
+		Event: &tetragon.GetEventsResponse_ProcessExec{ProcessExec: &tetragon.ProcessExec{Process: &tetragon.Process{
+			ExecId: fmt.Sprintf("exec-%d", i), Binary: "/usr/bin/curl", Arguments: string(args),
+			StartTime: timestamppb.New(time.Unix(1700000000, int64(i)))}}},
+	}
+	raw, err := proto.Marshal(ev)
+	if err != nil {
+		panic(err)
+	}
+	return rawMsg{key: eventid.FromResponse(ev).String(), value: raw}
+}
+
+// dlqReasons reads the DLQ and returns the tf-error-reason of each key.
+func (e *env) dlqReasons(n int) map[string]string {
+	e.t.Helper()
+	out := map[string]string{}
+	for _, m := range kafkatest.ConsumeAll(e.t, e.brokers, e.dlq, n, 30*time.Second) {
+		r, _ := m.Header(headers.ErrorReason)
+		out[string(m.Key)] = r
+	}
+	return out
+}
+
+// TestBrokerOversizedOutputSparesBatchMates is issue 12's item 2 for the
+// fanout: an output topic created by someone else with a small
+// max.message.bytes, and one event whose output exceeds it between small
+// ones, all batched together (long linger, one partition, no compression,
+// so the batch of small records alone is also over the limit). Only the
+// oversized one goes to the DLQ as output_rejected; its batch-mates are
+// re-sent singly and land on the output topic.
+func TestBrokerOversizedOutputSparesBatchMates(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	kafkatest.CreateNamedTopic(t, e.brokers, e.out, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: -1,
+		ConfigEntries: map[string]*string{"max.message.bytes": ptr("3000")}})
+	msgs := append(append(events(0, 5), bigEvent(5, 20000)), events(6, 5)...)
+	p := e.start("r1", map[string]string{"KAFKA_COMPRESSION": "none", "KAFKA_LINGER": "300ms"}, Options{})
+	p.waitReady(60 * time.Second)
+	msgs = e.produce(msgs)
+
+	waitFor(t, 60*time.Second, "everything committed", func() bool { return e.committed(0) == msgs[len(msgs)-1].offset+1 })
+	if n := e.countOf(e.dlq); n != 1 {
+		t.Fatalf("%d records in the DLQ, want only the oversized one: %v", n, e.dlqReasons(int(n)))
+	}
+	if r := e.dlqReasons(1)[msgs[5].key]; r != ReasonOutputRejected {
+		t.Fatalf("the oversized event is in the DLQ as %q, want %s", r, ReasonOutputRejected)
+	}
+	outs := e.consumeAll(10, 30*time.Second)
+	checkOutputs(t, append(append([]rawMsg{}, msgs[:5]...), msgs[6:]...), outs)
+	if len(outs) != 10 {
+		t.Fatalf("%d outputs, want the 10 small events", len(outs))
+	}
+}
+
+// TestBrokerRefusingOutputTopicDoesNotWedge is item 2b: an output topic
+// whose limit refuses every record, and few in-flight slots. Every DLQ
+// record follows a refused output from the producer's completion goroutine;
+// it must not wait there for a slot the partition goroutine holds. All
+// events reach the DLQ, the partition is committed, and Close returns.
+func TestBrokerRefusingOutputTopicDoesNotWedge(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	kafkatest.CreateNamedTopic(t, e.brokers, e.out, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: -1,
+		ConfigEntries: map[string]*string{"max.message.bytes": ptr("100")}})
+	const n = 60
+	p := e.start("r1", map[string]string{"FANOUT_MAX_INFLIGHT": "2"}, Options{})
+	p.waitReady(60 * time.Second)
+	msgs := e.produce(events(0, n))
+	waitFor(t, 90*time.Second, "every event in the DLQ and committed", func() bool {
+		return e.countOf(e.dlq) == n && e.committed(0) == msgs[n-1].offset+1
+	})
+	for k, r := range e.dlqReasons(n) {
+		if r != ReasonOutputRejected {
+			t.Fatalf("%s in the DLQ as %q, want %s", k, r, ReasonOutputRejected)
+		}
+	}
+	if err := p.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+}
+
+// TestBrokerSendAfterCloseFails: a DLQ follow-up that arrives after the
+// producer closed (a late completion) fails its done instead of writing to
+// sarama's closed input channel, which panics.
+func TestBrokerSendAfterCloseFails(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	p, err := NewProducer(e.brokers, producerConfig(t), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(10 * time.Second); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	for _, send := range []func(*sarama.ProducerMessage, func(error)){p.FollowUp, p.Send} {
+		got := make(chan error, 1)
+		send(&sarama.ProducerMessage{Topic: e.dlq, Value: sarama.StringEncoder("late")}, func(err error) { got <- err })
+		if err := <-got; err == nil {
+			t.Fatal("a record sent after Close was acked")
+		}
+	}
 }

@@ -45,7 +45,15 @@
 //     topic cannot be had either, DLQ (topic_unavailable, the cause in
 //     tf-error, retryable with dlq-redrive).
 //   - An output the broker refuses for good (too large, invalid record):
-//     the raw message goes to the DLQ (output_rejected).
+//     the raw message goes to the DLQ (output_rejected). A record refused
+//     with MESSAGE_TOO_LARGE in a batch is first sent again alone (the
+//     batch may have been too large for an output topic with a small
+//     max.message.bytes, not the record), and a record larger than its
+//     topic's limit is sent alone from the start; an existing output topic
+//     with a limit below the fanout's is logged when first used. The DLQ
+//     record of a rejected output is a follow-up that takes no in-flight
+//     slot: sent from the producer's completion goroutine, waiting for a
+//     slot there wedged the producer once every record in flight failed.
 //   - An output or DLQ write that fails after the producer's retries
 //     (broker down, not enough in-sync replicas): NOT committed. The
 //     callback's deferred commit fails, goka stops the processor, and the

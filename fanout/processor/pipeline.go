@@ -216,7 +216,9 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 			// raw message in the DLQ and go on.
 			p.Metrics.OutputErrors.WithLabelValues(ReasonOutputRejected).Inc()
 			p.Log.Warn("output rejected, raw message goes to the DLQ", "topic", topic, "key", key, "err", err)
-			p.sendDLQ(key, raw, hdr, ReasonOutputRejected, err.Error(), done)
+			// A follow-up: this runs on the producer's completion goroutine,
+			// which must not wait for an in-flight slot (see Sink).
+			p.sendDLQ(p.Sink.FollowUp, key, raw, hdr, ReasonOutputRejected, err.Error(), done)
 		default:
 			// Not committed: goka stops the processor, which restarts from
 			// the last commit and emits again. Nothing is lost.
@@ -253,13 +255,14 @@ func gokaPartition(key string, n int32) int32 {
 }
 
 func (p *Pipeline) dlq(ctx goka.Context, key string, raw []byte, hdr goka.Headers, reason, msg string) {
-	p.sendDLQ(key, raw, hdr, reason, msg, ctx.DeferCommit())
+	p.sendDLQ(p.Sink.Send, key, raw, hdr, reason, msg, ctx.DeferCommit())
 }
 
 // sendDLQ writes the raw message, unchanged, with its headers and the
 // reason. A DLQ write that fails is not committed (done(err)): the
 // processor restarts and tries again.
-func (p *Pipeline) sendDLQ(key string, raw []byte, hdr goka.Headers, reason, msg string, done func(error)) {
+func (p *Pipeline) sendDLQ(send func(*sarama.ProducerMessage, func(error)), key string, raw []byte, hdr goka.Headers,
+	reason, msg string, done func(error)) {
 	if len(msg) > maxErrorHeader {
 		msg = msg[:maxErrorHeader]
 	}
@@ -267,7 +270,7 @@ func (p *Pipeline) sendDLQ(key string, raw []byte, hdr goka.Headers, reason, msg
 	if key != "" {
 		m.Key = sarama.StringEncoder(key)
 	}
-	p.Sink.Send(m, func(err error) {
+	send(m, func(err error) {
 		if err != nil {
 			p.Metrics.OutputErrors.WithLabelValues(ReasonDLQFailed).Inc()
 			p.Log.Error("DLQ write failed after retries; processor restarts from the last commit", "reason", reason, "err", err)

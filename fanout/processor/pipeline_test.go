@@ -75,6 +75,8 @@ func (s *recordingSink) Send(m *sarama.ProducerMessage, done func(error)) {
 	done(err)
 }
 
+func (s *recordingSink) FollowUp(m *sarama.ProducerMessage, done func(error)) { s.Send(m, done) }
+
 func (s *recordingSink) sent(topic string) []*sarama.ProducerMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()

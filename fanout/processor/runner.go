@@ -187,7 +187,7 @@ func (r *Runner) connect() (*Admin, error) {
 
 // Run runs until ctx ends (clean shutdown: in-flight messages finish, their
 // offsets are committed, the group is left) or a fatal error.
-func (r *Runner) Run(ctx context.Context) error {
+func (r *Runner) Run(ctx context.Context) (err error) {
 	if r.lockFile != nil {
 		defer r.lockFile.Close()
 	}
@@ -210,7 +210,14 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	// Closed only after the processor stopped: goka's shutdown waits for
 	// the acks of in-flight outputs.
-	defer producer.Close()
+	defer func() {
+		if cerr := producer.Close(producerCloseTimeout); cerr != nil {
+			r.log.Error("output producer did not flush; its records were not committed and are emitted again on the next start", "err", cerr)
+			if err == nil {
+				err = cerr
+			}
+		}
+	}()
 	var sink Sink = producer
 	if r.opts.WrapSink != nil {
 		sink = r.opts.WrapSink(sink)
@@ -220,10 +227,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		return nil // ctx ended
 	}
 	defer topicsAdmin.Close()
-	tm, err := topics.New(topicsAdmin.Admin, r.outputSpec(), cfg.Routes().DefaultTemplate(), topics.Options{RetryBudget: cfg.TopicRetryBudget})
+	tm, err := topics.New(topicsAdmin.Admin, r.outputSpec(), cfg.Routes().DefaultTemplate(), topics.Options{RetryBudget: cfg.TopicRetryBudget, Log: r.log})
 	if err != nil {
 		return errFatal{fmt.Errorf("output topics: %w", err)}
 	}
+	producer.SetLimits(tm.Limit)
 	pl := &Pipeline{Window: cfg.DedupWindow, DLQTopic: cfg.DLQTopic, Cluster: cfg.Cluster, Router: cfg.Routes(),
 		Topics: tm, Sink: sink, Metrics: r.m, Log: r.log, Partitions: parts}
 
@@ -268,6 +276,10 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// producerCloseTimeout bounds the output producer's final flush: goka has
+// already waited for the in-flight outputs (up to its own 60s) when it runs.
+const producerCloseTimeout = 15 * time.Second
 
 // livenessInterval samples often enough to see a stall within a tenth of
 // its timeout, and no more often than every second.

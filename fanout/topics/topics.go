@@ -19,6 +19,9 @@ package topics
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -86,6 +89,9 @@ type Options struct {
 	// minAttempts attempts are made whatever the budget. It must cover a
 	// broker restart. Default 2m.
 	RetryBudget time.Duration
+	// Log receives the warning about an existing topic whose
+	// max.message.bytes is below the spec's; nil: discarded.
+	Log *slog.Logger
 }
 
 // minAttempts keeps a budget that elapsed while nobody asked (an idle
@@ -107,6 +113,7 @@ type Manager struct {
 
 	mu      sync.RWMutex
 	known   map[string]struct{}  // exists on the cluster
+	limits  map[string]int       // max.message.bytes of topics confirmed by create
 	over    map[string]overEntry // recent over-cap and refusal verdicts, by topic
 	failing map[string]*streak   // topics failing with passing errors, by topic
 	calls   map[string]*call     // creations in flight, by topic
@@ -155,9 +162,12 @@ func New(admin sarama.ClusterAdmin, spec kafkaclient.TopicSpec, defaultTemplate 
 	if opts.RetryBudget <= 0 {
 		opts.RetryBudget = 2 * time.Minute
 	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	return &Manager{
 		admin: admin, spec: spec, def: defaultTemplate, opts: opts,
-		known: map[string]struct{}{}, over: map[string]overEntry{}, failing: map[string]*streak{},
+		known: map[string]struct{}{}, limits: map[string]int{}, over: map[string]overEntry{}, failing: map[string]*streak{},
 		calls: map[string]*call{}, capLocks: map[string]*capState{},
 	}, nil
 }
@@ -347,7 +357,8 @@ func (m *Manager) create(topic string) error {
 	if m.isKnown(topic) {
 		return nil
 	}
-	if _, _, err := kafkaclient.EnsureTopic(m.admin, topic, m.spec); err != nil {
+	created, _, err := kafkaclient.EnsureTopic(m.admin, topic, m.spec)
+	if err != nil {
 		if kafkaclient.TopicRefused(err) {
 			return fmt.Errorf("output topic: %w: %w", ErrTopicRefused, err)
 		}
@@ -356,8 +367,55 @@ func (m *Manager) create(topic string) error {
 	if err := m.waitReady(topic); err != nil {
 		return err
 	}
+	limit := m.specLimit()
+	if !created {
+		limit = m.checkLimit(topic)
+	}
+	m.mu.Lock()
+	evictOne(m.limits)
+	m.limits[topic] = limit
+	m.mu.Unlock()
 	m.markKnown(topic)
 	return nil
+}
+
+const maxMessageBytes = "max.message.bytes"
+
+func (m *Manager) specLimit() int {
+	n, _ := strconv.Atoi(m.spec.Configs[maxMessageBytes])
+	return n
+}
+
+// checkLimit reads the max.message.bytes of a topic someone else created:
+// one below ours refuses records (and batches of small ones) that our own
+// topics take. It is worth a warning, and the producer sends records
+// larger than it in batches of their own (Limit).
+func (m *Manager) checkLimit(topic string) int {
+	res, err := m.admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic,
+		ConfigNames: []string{maxMessageBytes}})
+	if err != nil {
+		m.opts.Log.Warn("cannot read an existing output topic's max.message.bytes", "topic", topic, "err", err)
+		return 0
+	}
+	for _, e := range res {
+		n, err := strconv.Atoi(e.Value)
+		if e.Name != maxMessageBytes || err != nil {
+			continue
+		}
+		if want := m.specLimit(); n < want {
+			m.opts.Log.Warn("an existing output topic's max.message.bytes is below the fanout's: larger records go to the DLQ (output_rejected) and batches are re-sent one record at a time; raise it",
+				"topic", topic, maxMessageBytes, n, "want_at_least", want)
+		}
+		return n
+	}
+	return 0
+}
+
+// Limit is topic's max.message.bytes as Ensure found it (0: unknown).
+func (m *Manager) Limit(topic string) int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.limits[topic]
 }
 
 func (m *Manager) waitReady(topic string) error {
