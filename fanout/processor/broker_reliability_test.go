@@ -251,3 +251,30 @@ func TestBrokerSendAfterCloseFails(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokerRawKeyAndHeadersChecked: on the real pipeline, a raw key that
+// is not an event id goes to the DLQ as invalid_event_id, and an event that
+// decodes as unknown carries tf-type=unknown although the raw producer said
+// process_exec.
+func TestBrokerRawKeyAndHeadersChecked(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	unknownTopic := e.out[:len(e.out)-len("process_exec")] + "unknown"
+	t.Cleanup(func() { _ = kafkatest.Admin(t, e.brokers).DeleteTopic(unknownTopic) })
+	_, good := testEvent(1, "")
+	k, unknown := unknownTypeEvent(t)
+	p := e.start("r1", nil, Options{})
+	p.waitReady(60 * time.Second)
+	e.produce([]rawMsg{{key: "../../etc/passwd", value: good}, {key: k, value: unknown}})
+
+	waitFor(t, 60*time.Second, "the DLQ record and the unknown output", func() bool {
+		return e.countOf(e.dlq) == 1 && e.countOf(unknownTopic) == 1
+	})
+	if r := e.dlqReasons(1)["../../etc/passwd"]; r != ReasonInvalidID {
+		t.Errorf("DLQ reason %q, want %s", r, ReasonInvalidID)
+	}
+	outs := kafkatest.ConsumeAll(t, e.brokers, unknownTopic, 1, 30*time.Second)
+	if typ, _ := outs[0].Header(headers.Type); typ != "unknown" {
+		t.Errorf("tf-type %q on an unknown output, want unknown", typ)
+	}
+}

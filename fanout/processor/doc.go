@@ -27,8 +27,13 @@
 //
 // # Failures
 //
-//   - Raw bytes that do not decode, an empty value, a missing key: DLQ with
-//     tf-error-reason (undecodable, empty_event, missing_event_id).
+//   - Raw bytes that do not decode (invalid UTF-8 in a string field
+//     included), an empty value, a missing key, a key that is not a
+//     well-formed event id: DLQ with tf-error-reason (undecodable,
+//     empty_event, missing_event_id, invalid_event_id).
+//   - Output headers describe the output: tf-type is the normalized type
+//     (unknown for an event of no known type, whatever the raw header
+//     claimed) and tf-node the event's node.
 //   - An output topic Kafka cannot create or confirm right now (a broker
 //     restart): not committed, counted as
 //     fanout_output_errors_total{reason="topic_unavailable"}; the processor

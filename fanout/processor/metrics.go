@@ -17,6 +17,9 @@ const (
 	// ReasonNoKey: a raw message without a key (event id) cannot be
 	// deduplicated; it goes to the DLQ.
 	ReasonNoKey = "missing_event_id"
+	// ReasonInvalidID: a raw key that is not a well-formed event id
+	// (shared/eventid: 32 lowercase hex characters); it goes to the DLQ.
+	ReasonInvalidID = "invalid_event_id"
 	// ReasonTopicUnavailable: the output topic could not be created or
 	// looked up (not committed and retried), or, in the DLQ, neither the
 	// rule's nor the default topic could be had. Retryable.

@@ -3,6 +3,7 @@ package processor
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/redrive"
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/route"
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/topics"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/eventid"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/eventtype"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/headers"
 )
@@ -97,6 +99,14 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 	key := ctx.Key()
 	if key == "" {
 		p.dlq(ctx, key, raw, hdr, ReasonNoKey, "raw message has no key (event id): cannot deduplicate")
+		return
+	}
+	if _, err := eventid.Parse(key); err != nil {
+		// Any producer can write the raw topic: a key that is not an id
+		// would become the output's event_id and a table key (a long one
+		// costs memory for the whole window). Checked before dedup so it
+		// never reaches the table.
+		p.dlq(ctx, key, raw, hdr, ReasonInvalidID, fmt.Sprintf("raw key is not an event id: %v", err))
 		return
 	}
 
@@ -200,7 +210,7 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 	p.Metrics.Normalize.Observe((decodeTook + time.Since(start)).Seconds())
 
 	out := &sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(key), Value: sarama.ByteEncoder(value),
-		Headers: outputHeaders(hdr, part, off)}
+		Headers: outputHeaders(hdr, part, off, f.Type, f.Node)}
 	ingest := ingestTime(hdr)
 	done := ctx.DeferCommit()
 	p.Sink.Send(out, func(err error) {
@@ -326,16 +336,47 @@ var (
 	rawKey     = headerNames[headers.Raw]
 )
 
-// outputHeaders: the raw message's headers (sorted by name), tf-format=json1
-// and tf-raw=partition/offset (a re-emit after a crash has the same tf-raw).
-// One allocation for the slice and one for tf-raw's value: this runs for
-// every event.
-func outputHeaders(h goka.Headers, part int32, off int64) []sarama.RecordHeader {
-	out := make([]sarama.RecordHeader, 0, len(h)+2)
+// typeValues interns the tf-type values an output can carry.
+var typeValues = func() map[string][]byte {
+	m := map[string][]byte{}
+	for _, t := range append(eventtype.All(), eventtype.Unknown) {
+		m[t] = []byte(t)
+	}
+	return m
+}()
+
+var (
+	typeKey = headerNames[headers.Type]
+	nodeKey = headerNames[headers.Node]
+)
+
+// outputHeaders: the raw message's headers (sorted by name), with tf-type
+// and tf-node describing the output (its type, and its node when the event
+// names one) rather than what the raw producer claimed, tf-format=json1
+// and tf-raw=partition/offset (a re-emit after a crash has the same
+// tf-raw). One allocation for the slice and one for tf-raw's value (and
+// one for tf-node when the event's node differs from the header): this
+// runs for every event.
+func outputHeaders(h goka.Headers, part int32, off int64, typ, node string) []sarama.RecordHeader {
+	out := make([]sarama.RecordHeader, 0, len(h)+4)
 	for k, v := range h {
-		if !ours(k) {
+		switch {
+		case ours(k), k == headers.Type:
+		case k == headers.Node && node != "":
+			if string(v) == node {
+				out = append(out, sarama.RecordHeader{Key: nodeKey, Value: v})
+			}
+		default:
 			out = append(out, sarama.RecordHeader{Key: headerKey(k), Value: v})
 		}
+	}
+	tv, ok := typeValues[typ]
+	if !ok {
+		tv = typeValues[eventtype.Unknown]
+	}
+	out = append(out, sarama.RecordHeader{Key: typeKey, Value: tv})
+	if node != "" && string(h[headers.Node]) != node {
+		out = append(out, sarama.RecordHeader{Key: nodeKey, Value: []byte(node)})
 	}
 	slices.SortFunc(out, func(a, b sarama.RecordHeader) int { return bytes.Compare(a.Key, b.Key) })
 	rawPos := make([]byte, 0, 24)
