@@ -74,7 +74,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "fanout_duplicates_dropped_total",
 			Help: "Raw messages dropped because their event id was first seen at an earlier offset within DEDUP_WINDOW."}),
 		Dedup: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fanout_dedup_verdicts_total",
-			Help: "Dedup decisions: new, expired (re-recorded after the window), replay (same raw offset: processed again), duplicate, rewind (entry at a later offset: processed again)."}, []string{"verdict"}),
+			Help: "Dedup decisions: new (no entry within DEDUP_WINDOW), replay (same raw offset: processed again and its entry rewritten), duplicate, rewind (entry at a later offset: processed again)."}, []string{"verdict"}),
 		SampledOut: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fanout_events_sampled_out_total",
 			Help: "Events not emitted because a rule's sample ratio did not keep their id."}, []string{"type"}),
 		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fanout_events_dropped_total",
@@ -108,7 +108,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, t := range append(eventtype.All(), eventtype.Unknown) {
 		m.Consumed.WithLabelValues(t)
 	}
-	for _, v := range []dedup.Verdict{dedup.New, dedup.Expired, dedup.Replay, dedup.Duplicate, dedup.Rewind} {
+	for _, v := range []dedup.Verdict{dedup.New, dedup.Replay, dedup.Duplicate, dedup.Rewind} {
 		m.Dedup.WithLabelValues(v.String())
 	}
 	for _, r := range []string{ReasonOutputRejected, ReasonOutputFailed, ReasonDLQFailed} {

@@ -127,7 +127,11 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 		p.Metrics.Duplicates.Inc()
 		return
 	}
-	if verdict.Record() {
+	switch {
+	case verdict == dedup.Replay:
+		// the same entry again: its changelog write may be what failed
+		p.record(ctx, key, entry)
+	case verdict.Record():
 		p.record(ctx, key, &dedup.Entry{Partition: part, Offset: off, SeenNS: now.UnixNano()})
 	}
 

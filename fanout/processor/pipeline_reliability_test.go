@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tetragon-fanout/tetragon-fanout/fanout/dedup"
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/topics"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/eventid"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/headers"
@@ -138,5 +139,29 @@ func TestInvalidUTF8IsUndecodable(t *testing.T) {
 	}
 	if v, _ := dlq[0].Value.Encode(); !bytes.Equal(v, bad) {
 		t.Error("the DLQ record is not the raw bytes")
+	}
+}
+
+// TestReplayRewritesItsEntry: a replay writes its (unchanged) entry to the
+// changelog again. goka writes local storage before the changelog: after a
+// failed changelog write, a LevelDB replica finds the entry locally on
+// replay while the changelog lacks it, and a replica that rebuilds the
+// partition from the changelog would let a later duplicate through.
+func TestReplayRewritesItsEntry(t *testing.T) {
+	h := newHarness(t, "")
+	k, r := testEvent(1, "")
+	first := &dedup.Entry{Partition: 0, Offset: h.offset, SeenNS: h.now.Add(-time.Minute).UnixNano()}
+	h.tt.SetTableValue(goka.Table(testTable), k, first)
+	changelog := h.tt.NewQueueTracker(testTable)
+	h.consume(k, r, nil)
+	key, v, ok := changelog.Next()
+	if !ok || key != k {
+		t.Fatalf("no changelog write for the replay (got %q, %v)", key, ok)
+	}
+	if e, _ := v.(*dedup.Entry); e == nil || *e != *first {
+		t.Fatalf("changelog value %+v, want the entry unchanged %+v", v, first)
+	}
+	if got := testutil.ToFloat64(h.metrics.Dedup.WithLabelValues("replay")); got != 1 {
+		t.Errorf("replay verdicts %v, want 1", got)
 	}
 }
