@@ -174,7 +174,7 @@ func (r *Runner) connectRetry(ctx context.Context) (*Admin, error) {
 		if err == nil {
 			return a, nil
 		}
-		r.log.Warn("cannot reach Kafka; retrying", "err", err)
+		r.log.Warn("cannot reach Kafka; retrying", "err", errSummary(err))
 		if !b.Sleep(ctx) {
 			return nil, ctx.Err()
 		}
@@ -256,7 +256,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		started := time.Now()
 		err = r.runProcessor(ctx, pl)
 		if ctx.Err() != nil {
-			r.log.Info("processor stopped", "err", err)
+			r.log.Info("processor stopped", "err", errSummary(err))
 			return nil
 		}
 		if IsFatal(err) {
@@ -270,7 +270,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		if time.Since(started) > 5*time.Minute {
 			b.Reset()
 		}
-		r.log.Error("processor failed; restarting from the last committed offsets", "err", err, "attempt", b.Attempts()+1)
+		r.log.Error("processor failed; restarting from the last committed offsets", "err", errSummary(err), "attempt", b.Attempts()+1)
 		if !b.Sleep(ctx) {
 			return nil
 		}
@@ -314,7 +314,7 @@ func (r *Runner) prepare(ctx context.Context, parts int32) error {
 		if err == nil || IsFatal(err) {
 			return err
 		}
-		r.log.Warn("preparing topics failed; retrying", "err", err)
+		r.log.Warn("preparing topics failed; retrying", "err", errSummary(err))
 		if !b.Sleep(ctx) {
 			return ctx.Err()
 		}
@@ -455,14 +455,18 @@ func mismatch(err error) bool {
 // gokaLogger sends goka's log lines to slog.
 type gokaLogger struct{ log *slog.Logger }
 
-func (l gokaLogger) Printf(format string, args ...any) {
-	l.log.Info(strings.TrimSpace(fmt.Sprintf(format, args...)), "source", "goka")
-}
+func (l gokaLogger) Printf(format string, args ...any) { l.line(fmt.Sprintf(format, args...)) }
 
-func (l gokaLogger) Print(args ...any) {
-	l.log.Info(strings.TrimSpace(fmt.Sprint(args...)), "source", "goka")
-}
+func (l gokaLogger) Print(args ...any) { l.line(fmt.Sprint(args...)) }
 
-func (l gokaLogger) Println(args ...any) {
-	l.log.Info(strings.TrimSpace(fmt.Sprintln(args...)), "source", "goka")
+func (l gokaLogger) Println(args ...any) { l.line(fmt.Sprintln(args...)) }
+
+// line logs one goka line; a long one (goka prints its multierrors) as
+// its first error and a count.
+func (l gokaLogger) line(msg string) {
+	msg = strings.TrimSpace(msg)
+	if len(msg) > maxLoggedError {
+		msg = errSummary(errors.New(msg))
+	}
+	l.log.Info(msg, "source", "goka")
 }
