@@ -310,8 +310,8 @@ func (r *Runner) waitRaw(ctx context.Context) (int32, error) {
 func (r *Runner) prepare(ctx context.Context, parts int32) error {
 	b := backoff.New(250*time.Millisecond, r.cfg.RestartBackoffMax)
 	for {
-		err := r.prepareOnce(parts)
-		if err == nil || IsFatal(err) {
+		err := r.prepareOnce(ctx, parts)
+		if err == nil || IsFatal(err) || ctx.Err() != nil {
 			return err
 		}
 		r.log.Warn("preparing topics failed; retrying", "err", errSummary(err))
@@ -321,7 +321,7 @@ func (r *Runner) prepare(ctx context.Context, parts int32) error {
 	}
 }
 
-func (r *Runner) prepareOnce(parts int32) error {
+func (r *Runner) prepareOnce(ctx context.Context, parts int32) error {
 	a, err := r.connect()
 	if err != nil {
 		return err
@@ -343,7 +343,7 @@ func (r *Runner) prepareOnce(parts int32) error {
 		r.checkDLQSize(a)
 	}
 	for _, topic := range []string{r.cfg.TableTopic(), r.cfg.DLQTopic} {
-		if err := WaitTopicReady(a, topic, 30*time.Second); err != nil {
+		if err := WaitTopicReady(ctx, a, topic, 30*time.Second); err != nil {
 			return err
 		}
 	}
