@@ -42,12 +42,15 @@ func (e *Entry) Expired(nowNS int64, window time.Duration) bool {
 // Verdict is what to do with a message.
 type Verdict int
 
+// There is no "expired" verdict: the table storage (Store) hides entries
+// older than the window, so the callback never sees one; Classify still
+// reads an expired entry as New for storages without that wrapper (goka's
+// tester).
 const (
 	// New: no live entry. Record it, then process.
 	New Verdict = iota
-	// Expired: an entry older than the window. Same as New.
-	Expired
-	// Replay: the entry is this very message. Process again.
+	// Replay: the entry is this very message. Process again, and write the
+	// same entry again (Record).
 	Replay
 	// Duplicate: the entry is an earlier copy. Drop.
 	Duplicate
@@ -55,7 +58,7 @@ const (
 	Rewind
 )
 
-var verdictNames = [...]string{"new", "expired", "replay", "duplicate", "rewind"}
+var verdictNames = [...]string{"new", "replay", "duplicate", "rewind"}
 
 func (v Verdict) String() string {
 	if int(v) < len(verdictNames) {
@@ -64,8 +67,14 @@ func (v Verdict) String() string {
 	return fmt.Sprintf("verdict(%d)", int(v))
 }
 
-// Record reports whether the message's position must be written to the table.
-func (v Verdict) Record() bool { return v == New || v == Expired }
+// Record reports whether the table entry must be written: the message's
+// position for New; the existing entry, unchanged, for Replay. goka writes
+// local storage before the changelog, so a replay after a failed changelog
+// write (the processor stopped on it) finds the entry locally, in LevelDB
+// that survived the restart, while the changelog never got it: without the
+// rewrite, a replica that later rebuilds the partition from the changelog
+// would let a duplicate of this event through.
+func (v Verdict) Record() bool { return v == New || v == Replay }
 
 // Process reports whether the message goes on to normalize and route.
 func (v Verdict) Process() bool { return v != Duplicate }
@@ -74,10 +83,8 @@ func (v Verdict) Process() bool { return v != Duplicate }
 // table's entry for its id (nil: none).
 func Classify(e *Entry, partition int32, offset, nowNS int64, window time.Duration) Verdict {
 	switch {
-	case e == nil:
+	case e == nil, e.Expired(nowNS, window):
 		return New
-	case e.Expired(nowNS, window):
-		return Expired
 	case e.Partition == partition && e.Offset == offset:
 		return Replay
 	case e.Partition != partition || e.Offset < offset:

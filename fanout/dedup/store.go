@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lovoo/goka"
@@ -41,6 +42,8 @@ type Store struct {
 
 	mu   sync.Mutex
 	open map[*ttlStorage]struct{}
+
+	updates atomic.Int64
 }
 
 // NewStore returns a store; Run sweeps it.
@@ -86,6 +89,7 @@ func (s *Store) Builder() storage.Builder {
 // recovery and hot standby: expired entries are not loaded, so a recovered
 // table holds only the window, whatever the changelog's retention.
 func (s *Store) Update(_ goka.UpdateContext, st storage.Storage, key string, value []byte) error {
+	s.updates.Add(1)
 	if value != nil {
 		if seen, ok := seenNS(value); !ok || s.opts.Now().UnixNano()-seen <= int64(s.opts.Window) {
 			// value aliases sarama's decompressed record batch: the memory
@@ -103,6 +107,10 @@ func (s *Store) Update(_ goka.UpdateContext, st storage.Storage, key string, val
 	}
 	return st.Delete(key)
 }
+
+// Updates counts the changelog records recovery and hot standby have read:
+// a recovery that takes long still shows it is moving.
+func (s *Store) Updates() int64 { return s.updates.Load() }
 
 // Entries is the number of live entries over all open partitions: exact for
 // memory, as of the last sweep for LevelDB.

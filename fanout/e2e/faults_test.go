@@ -299,10 +299,10 @@ func explain(t *testing.T, s *stack, res *result, dlq []msg, testWrote int) {
 	res.note("fanout (sum over every replica process, at its last scrape): consumed %v, duplicates dropped %v, sampled out %v, emitted %v, DLQ %v %s",
 		ft("fanout_events_consumed_total"), ft("fanout_duplicates_dropped_total"), ft("fanout_events_sampled_out_total"),
 		ft("fanout_events_emitted_total"), ft("fanout_events_dlq_total"), fanoutReasons(s, "fanout_events_dlq_total"))
-	res.note("fanout dedup verdicts: new %v, replay %v (same raw offset again: re-emitted), duplicate %v, rewind %v, expired %v; processor restarts %v; output errors %s",
+	res.note("fanout dedup verdicts: new %v, replay %v (same raw offset again: re-emitted), duplicate %v, rewind %v; processor restarts %v; output errors %s",
 		ft("fanout_dedup_verdicts_total", "verdict", "new"), ft("fanout_dedup_verdicts_total", "verdict", "replay"),
 		ft("fanout_dedup_verdicts_total", "verdict", "duplicate"), ft("fanout_dedup_verdicts_total", "verdict", "rewind"),
-		ft("fanout_dedup_verdicts_total", "verdict", "expired"), ft("fanout_processor_restarts_total"),
+		ft("fanout_processor_restarts_total"),
 		fanoutReasons(s, "fanout_output_errors_total"))
 	byReason := map[string]int{}
 	for _, m := range dlq {

@@ -74,6 +74,7 @@ func childMain() int {
 	srv := telemetry.NewServer(reg, log)
 	srv.Ready("raw_topic", r.RawTopicReady)
 	srv.Ready("processor", r.ProcessorReady)
+	srv.Live("processor", r.Live)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	go func() { _ = srv.Run(ctx, cfg.HTTP.Addr) }()
@@ -327,19 +328,22 @@ func dupsOf(msgs []rawMsg, d int) []rawMsg {
 }
 
 // outputCount is the number of records on the output topic.
-func (e *env) outputCount() int64 {
+func (e *env) outputCount() int64 { return e.countOf(e.out) }
+
+// countOf is the number of records on topic (0 when it does not exist).
+func (e *env) countOf(topic string) int64 {
 	c, err := sarama.NewClient(e.brokers, kafkatest.Config())
 	if err != nil {
 		return 0
 	}
 	defer c.Close()
-	parts, err := c.Partitions(e.out)
+	parts, err := c.Partitions(topic)
 	if err != nil {
 		return 0
 	}
 	var n int64
 	for _, p := range parts {
-		h, err := c.GetOffset(e.out, p, sarama.OffsetNewest)
+		h, err := c.GetOffset(topic, p, sarama.OffsetNewest)
 		if err == nil {
 			n += h
 		}

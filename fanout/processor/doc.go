@@ -27,24 +27,53 @@
 //
 // # Failures
 //
-//   - Raw bytes that do not decode, an empty value, a missing key: DLQ with
-//     tf-error-reason (undecodable, empty_event, missing_event_id).
+//   - Raw bytes that do not decode (invalid UTF-8 in a string field
+//     included), an empty value, a missing key, a key that is not a
+//     well-formed event id: DLQ with tf-error-reason (undecodable,
+//     empty_event, missing_event_id, invalid_event_id).
+//   - Output headers describe the output: tf-type is the normalized type
+//     (unknown for an event of no known type, whatever the raw header
+//     claimed) and tf-node the event's node.
 //   - An output topic Kafka cannot create or confirm right now (a broker
 //     restart): not committed, counted as
 //     fanout_output_errors_total{reason="topic_unavailable"}; the processor
-//     restarts from the last commit and routes the event again. A template
+//     restarts from the last commit and routes the event again, for at most
+//     TOPIC_RETRY_BUDGET (and three attempts). An output topic Kafka
+//     refuses for good (classified by the broker's error code: a name that
+//     collides with an existing one once '.' and '_' are alike, a create
+//     policy, a missing ACL, partitions, replication or configs the cluster
+//     does not accept), and one whose budget ran out, sends the event to
+//     its default topic (fanout_events_rerouted_total{reason="topic_refused"}
+//     or "topic_retries_exhausted") and the partition goes on. A template
 //     over its topic cap goes to the default topic (counted as
-//     fanout_events_rerouted_total{reason="topic_cap"}); if the default
-//     topic cannot be had either, DLQ (topic_unavailable, retryable with
-//     dlq-redrive).
+//     fanout_events_rerouted_total{reason="topic_cap"}). If the default
+//     topic cannot be had either, DLQ (topic_unavailable, the cause in
+//     tf-error, retryable with dlq-redrive).
 //   - An output the broker refuses for good (too large, invalid record):
-//     the raw message goes to the DLQ (output_rejected).
+//     the raw message goes to the DLQ (output_rejected). A record refused
+//     with MESSAGE_TOO_LARGE in a batch is first sent again alone (the
+//     batch may have been too large for an output topic with a small
+//     max.message.bytes, not the record), and a record larger than its
+//     topic's limit is sent alone from the start; an existing output topic
+//     with a limit below the fanout's is logged when first used. The DLQ
+//     record of a rejected output is a follow-up that takes no in-flight
+//     slot: sent from the producer's completion goroutine, waiting for a
+//     slot there wedged the producer once every record in flight failed.
 //   - An output or DLQ write that fails after the producer's retries
 //     (broker down, not enough in-sync replicas): NOT committed. The
 //     callback's deferred commit fails, goka stops the processor, and the
 //     Runner starts a new one from the last commit after a backoff
 //     (fanout_processor_restarts_total). Nothing is skipped; the pipeline
 //     waits for Kafka rather than dropping.
+//
+// # Liveness
+//
+// /healthz fails when, for LIVENESS_STALL_TIMEOUT, Kafka answers metadata
+// requests, there is work (messages in flight or behind the high-water
+// mark, or a processor that does not run), and no partition's commit
+// moved: a wedged replica, which Kubernetes restarts. While Kafka is
+// unreachable the clock does not run, so an outage restarts no replica
+// (/readyz reports it instead).
 //
 // # The dedup table
 //

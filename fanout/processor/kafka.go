@@ -237,8 +237,9 @@ func EnsureTable(a *Admin, cfg *fanoutcfg.Config, partitions int32) (bool, error
 }
 
 // WaitTopicReady waits until every partition of a topic just created has a
-// leader, so goka's first offset lookups do not meet NOT_LEADER errors.
-func WaitTopicReady(a *Admin, topic string, timeout time.Duration) error {
+// leader, so goka's first offset lookups do not meet NOT_LEADER errors. It
+// returns ctx's error as soon as ctx ends (SIGTERM during start-up).
+func WaitTopicReady(ctx context.Context, a *Admin, topic string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		err := a.Client.RefreshMetadata(topic)
@@ -264,7 +265,11 @@ func WaitTopicReady(a *Admin, topic string, timeout time.Duration) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("topic %s not ready after %s: %w", topic, timeout, err)
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 

@@ -17,8 +17,12 @@ const (
 	// ReasonNoKey: a raw message without a key (event id) cannot be
 	// deduplicated; it goes to the DLQ.
 	ReasonNoKey = "missing_event_id"
+	// ReasonInvalidID: a raw key that is not a well-formed event id
+	// (shared/eventid: 32 lowercase hex characters); it goes to the DLQ.
+	ReasonInvalidID = "invalid_event_id"
 	// ReasonTopicUnavailable: the output topic could not be created or
-	// looked up (topic cap, admin error). Retryable.
+	// looked up (not committed and retried), or, in the DLQ, neither the
+	// rule's nor the default topic could be had. Retryable.
 	ReasonTopicUnavailable = "topic_unavailable"
 	// ReasonOutputRejected: the broker refused the output record for good
 	// (too large, invalid). The raw message goes to the DLQ.
@@ -71,13 +75,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "fanout_duplicates_dropped_total",
 			Help: "Raw messages dropped because their event id was first seen at an earlier offset within DEDUP_WINDOW."}),
 		Dedup: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fanout_dedup_verdicts_total",
-			Help: "Dedup decisions: new, expired (re-recorded after the window), replay (same raw offset: processed again), duplicate, rewind (entry at a later offset: processed again)."}, []string{"verdict"}),
+			Help: "Dedup decisions: new (no entry within DEDUP_WINDOW), replay (same raw offset: processed again and its entry rewritten), duplicate, rewind (entry at a later offset: processed again)."}, []string{"verdict"}),
 		SampledOut: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fanout_events_sampled_out_total",
 			Help: "Events not emitted because a rule's sample ratio did not keep their id."}, []string{"type"}),
 		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fanout_events_dropped_total",
 			Help: "Events not emitted by a rule (route_drop, route_drop_enforced)."}, []string{"reason"}),
 		Rerouted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fanout_events_rerouted_total",
-			Help: "Events emitted to their default topic instead of the rule's (topic_invalid, topic cap)."}, []string{"reason"}),
+			Help: "Events emitted to their default topic instead of the rule's: topic_invalid, topic_cap, topic_refused (Kafka refuses the rule's topic for good), topic_retries_exhausted (it kept failing for TOPIC_RETRY_BUDGET)."}, []string{"reason"}),
 		DLQ: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fanout_events_dlq_total",
 			Help: "Raw messages written to the DLQ (acked), by reason."}, []string{"reason"}),
 		OutputErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fanout_output_errors_total",
@@ -108,7 +112,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, t := range append(eventtype.All(), eventtype.Unknown) {
 		m.Consumed.WithLabelValues(t)
 	}
-	for _, v := range []dedup.Verdict{dedup.New, dedup.Expired, dedup.Replay, dedup.Duplicate, dedup.Rewind} {
+	for _, v := range []dedup.Verdict{dedup.New, dedup.Replay, dedup.Duplicate, dedup.Rewind} {
 		m.Dedup.WithLabelValues(v.String())
 	}
 	for _, r := range []string{ReasonOutputRejected, ReasonOutputFailed, ReasonDLQFailed} {

@@ -3,6 +3,7 @@ package processor
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/redrive"
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/route"
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/topics"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/eventid"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/eventtype"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/headers"
 )
@@ -99,6 +101,14 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 		p.dlq(ctx, key, raw, hdr, ReasonNoKey, "raw message has no key (event id): cannot deduplicate")
 		return
 	}
+	if _, err := eventid.Parse(key); err != nil {
+		// Any producer can write the raw topic: a key that is not an id
+		// would become the output's event_id and a table key (a long one
+		// costs memory for the whole window). Checked before dedup so it
+		// never reaches the table.
+		p.dlq(ctx, key, raw, hdr, ReasonInvalidID, fmt.Sprintf("raw key is not an event id: %v", err))
+		return
+	}
 
 	part, off := ctx.Partition(), ctx.Offset()
 	now := p.now()
@@ -117,7 +127,11 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 		p.Metrics.Duplicates.Inc()
 		return
 	}
-	if verdict.Record() {
+	switch {
+	case verdict == dedup.Replay:
+		// the same entry again: its changelog write may be what failed
+		p.record(ctx, key, entry)
+	case verdict.Record():
 		p.record(ctx, key, &dedup.Entry{Partition: part, Offset: off, SeenNS: now.UnixNano()})
 	}
 
@@ -165,24 +179,32 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 			err = nil
 		}
 	}
-	if err != nil && !errors.Is(err, topics.ErrTopicCap) && !errors.Is(err, topics.ErrInvalidTopic) {
+	if err != nil && !errors.Is(err, topics.ErrTopicCap) && !topics.Permanent(err) {
 		// Kafka could not create or confirm the topic (a broker restart, no
 		// leader yet): a passing fault, not a reason to put the event in
 		// another topic than its rule names. Not committed: the processor
-		// restarts from the last commit and routes it again.
+		// restarts from the last commit and routes it again. The topic
+		// manager's retry budget bounds how long: then the error is
+		// permanent (ErrRetriesExhausted) and handled below.
 		p.Metrics.OutputErrors.WithLabelValues(ReasonTopicUnavailable).Inc()
 		p.Log.Error("output topic unavailable; processor restarts from the last commit", "topic", d.Topic, "err", err)
 		ctx.DeferCommit()(err)
 		return
 	}
 	if err != nil && d.Default != "" && d.Default != d.Topic {
-		p.Log.Warn("output topic unavailable, using the default topic", "topic", d.Topic, "default", d.Default, "err", err)
+		// The rule's topic cannot be had (refused by Kafka, an invalid
+		// name, retries exhausted): the event goes to its default topic,
+		// counted by reason, and the partition moves on.
+		p.Log.Warn("output topic cannot be used, using the default topic", "topic", d.Topic, "default", d.Default, "err", err)
 		if !errors.Is(err, topics.ErrTopicCap) {
-			p.Metrics.Rerouted.WithLabelValues(ReasonTopicUnavailable).Inc()
+			p.Metrics.Rerouted.WithLabelValues(topics.Reason(err)).Inc()
 		}
 		topic, err = p.Topics.Ensure(d.Default, p.Router.DefaultTemplate(), 0)
 	}
 	if err != nil {
+		// Neither topic can be had. topic_unavailable stays the DLQ reason
+		// (dlq-redrive retries it once the operator fixed the cause); the
+		// cause is in tf-error.
 		p.dlq(ctx, key, raw, hdr, ReasonTopicUnavailable, err.Error())
 		return
 	}
@@ -192,7 +214,7 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 	p.Metrics.Normalize.Observe((decodeTook + time.Since(start)).Seconds())
 
 	out := &sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(key), Value: sarama.ByteEncoder(value),
-		Headers: outputHeaders(hdr, part, off)}
+		Headers: outputHeaders(hdr, part, off, f.Type, f.Node)}
 	ingest := ingestTime(hdr)
 	var evTime time.Time
 	if ev.Time != nil {
@@ -215,7 +237,9 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 			// raw message in the DLQ and go on.
 			p.Metrics.OutputErrors.WithLabelValues(ReasonOutputRejected).Inc()
 			p.Log.Warn("output rejected, raw message goes to the DLQ", "topic", topic, "key", key, "err", err)
-			p.sendDLQ(key, raw, hdr, ReasonOutputRejected, err.Error(), done)
+			// A follow-up: this runs on the producer's completion goroutine,
+			// which must not wait for an in-flight slot (see Sink).
+			p.sendDLQ(p.Sink.FollowUp, key, raw, hdr, ReasonOutputRejected, err.Error(), done)
 		default:
 			// Not committed: goka stops the processor, which restarts from
 			// the last commit and emits again. Nothing is lost.
@@ -252,13 +276,14 @@ func gokaPartition(key string, n int32) int32 {
 }
 
 func (p *Pipeline) dlq(ctx goka.Context, key string, raw []byte, hdr goka.Headers, reason, msg string) {
-	p.sendDLQ(key, raw, hdr, reason, msg, ctx.DeferCommit())
+	p.sendDLQ(p.Sink.Send, key, raw, hdr, reason, msg, ctx.DeferCommit())
 }
 
 // sendDLQ writes the raw message, unchanged, with its headers and the
 // reason. A DLQ write that fails is not committed (done(err)): the
 // processor restarts and tries again.
-func (p *Pipeline) sendDLQ(key string, raw []byte, hdr goka.Headers, reason, msg string, done func(error)) {
+func (p *Pipeline) sendDLQ(send func(*sarama.ProducerMessage, func(error)), key string, raw []byte, hdr goka.Headers,
+	reason, msg string, done func(error)) {
 	if len(msg) > maxErrorHeader {
 		msg = msg[:maxErrorHeader]
 	}
@@ -266,7 +291,7 @@ func (p *Pipeline) sendDLQ(key string, raw []byte, hdr goka.Headers, reason, msg
 	if key != "" {
 		m.Key = sarama.StringEncoder(key)
 	}
-	p.Sink.Send(m, func(err error) {
+	send(m, func(err error) {
 		if err != nil {
 			p.Metrics.OutputErrors.WithLabelValues(ReasonDLQFailed).Inc()
 			p.Log.Error("DLQ write failed after retries; processor restarts from the last commit", "reason", reason, "err", err)
@@ -322,16 +347,47 @@ var (
 	rawKey     = headerNames[headers.Raw]
 )
 
-// outputHeaders: the raw message's headers (sorted by name), tf-format=json1
-// and tf-raw=partition/offset (a re-emit after a crash has the same tf-raw).
-// One allocation for the slice and one for tf-raw's value: this runs for
-// every event.
-func outputHeaders(h goka.Headers, part int32, off int64) []sarama.RecordHeader {
-	out := make([]sarama.RecordHeader, 0, len(h)+2)
+// typeValues interns the tf-type values an output can carry.
+var typeValues = func() map[string][]byte {
+	m := map[string][]byte{}
+	for _, t := range append(eventtype.All(), eventtype.Unknown) {
+		m[t] = []byte(t)
+	}
+	return m
+}()
+
+var (
+	typeKey = headerNames[headers.Type]
+	nodeKey = headerNames[headers.Node]
+)
+
+// outputHeaders: the raw message's headers (sorted by name), with tf-type
+// and tf-node describing the output (its type, and its node when the event
+// names one) rather than what the raw producer claimed, tf-format=json1
+// and tf-raw=partition/offset (a re-emit after a crash has the same
+// tf-raw). One allocation for the slice and one for tf-raw's value (and
+// one for tf-node when the event's node differs from the header): this
+// runs for every event.
+func outputHeaders(h goka.Headers, part int32, off int64, typ, node string) []sarama.RecordHeader {
+	out := make([]sarama.RecordHeader, 0, len(h)+4)
 	for k, v := range h {
-		if !ours(k) {
+		switch {
+		case ours(k), k == headers.Type:
+		case k == headers.Node && node != "":
+			if string(v) == node {
+				out = append(out, sarama.RecordHeader{Key: nodeKey, Value: v})
+			}
+		default:
 			out = append(out, sarama.RecordHeader{Key: headerKey(k), Value: v})
 		}
+	}
+	tv, ok := typeValues[typ]
+	if !ok {
+		tv = typeValues[eventtype.Unknown]
+	}
+	out = append(out, sarama.RecordHeader{Key: typeKey, Value: tv})
+	if node != "" && string(h[headers.Node]) != node {
+		out = append(out, sarama.RecordHeader{Key: nodeKey, Value: []byte(node)})
 	}
 	slices.SortFunc(out, func(a, b sarama.RecordHeader) int { return bytes.Compare(a.Key, b.Key) })
 	rawPos := make([]byte, 0, 24)

@@ -37,6 +37,8 @@ type nopSink struct{}
 
 func (nopSink) Send(_ *sarama.ProducerMessage, done func(error)) { done(nil) }
 
+func (nopSink) FollowUp(_ *sarama.ProducerMessage, done func(error)) { done(nil) }
+
 // BenchmarkProcess is the fanout's own work per new event (dedup decision,
 // table value encoding, decode, route, JSON, headers), without Kafka.
 func BenchmarkProcess(b *testing.B) {

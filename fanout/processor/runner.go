@@ -57,6 +57,7 @@ type Runner struct {
 	monitor    atomic.Pointer[http.Handler]
 	query      http.Handler
 	lockFile   *os.File
+	watch      *stallWatch
 }
 
 // New prepares a runner; nothing connects to Kafka until Run.
@@ -96,6 +97,8 @@ func New(cfg *fanoutcfg.Config, reg prometheus.Registerer, log *slog.Logger, opt
 		return nil, err
 	}
 	r.query = router
+	r.watch = newStallWatch(cfg.LivenessStall, cfg.RawTopic, r.reg,
+		func() bool { return r.ProcessorReady() == nil }, r.store.Updates)
 	empty := http.Handler(http.NotFoundHandler())
 	r.monitor.Store(&empty)
 	return r, nil
@@ -150,6 +153,10 @@ func (r *Runner) ProcessorReady() error {
 	return nil
 }
 
+// Live is the liveness check (/healthz): an error when the replica cannot
+// make progress although Kafka is reachable (see stallWatch).
+func (r *Runner) Live() error { return r.watch.Live() }
+
 // Handlers mounts goka's monitor (/monitor/) and the table query UI
 // (/query/) with mount(pattern, handler), e.g. telemetry.Server.Handle.
 func (r *Runner) Handlers(mount func(string, http.Handler)) {
@@ -167,7 +174,7 @@ func (r *Runner) connectRetry(ctx context.Context) (*Admin, error) {
 		if err == nil {
 			return a, nil
 		}
-		r.log.Warn("cannot reach Kafka; retrying", "err", err)
+		r.log.Warn("cannot reach Kafka; retrying", "err", errSummary(err))
 		if !b.Sleep(ctx) {
 			return nil, ctx.Err()
 		}
@@ -180,7 +187,7 @@ func (r *Runner) connect() (*Admin, error) {
 
 // Run runs until ctx ends (clean shutdown: in-flight messages finish, their
 // offsets are committed, the group is left) or a fatal error.
-func (r *Runner) Run(ctx context.Context) error {
+func (r *Runner) Run(ctx context.Context) (err error) {
 	if r.lockFile != nil {
 		defer r.lockFile.Close()
 	}
@@ -203,7 +210,14 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	// Closed only after the processor stopped: goka's shutdown waits for
 	// the acks of in-flight outputs.
-	defer producer.Close()
+	defer func() {
+		if cerr := producer.Close(producerCloseTimeout); cerr != nil {
+			r.log.Error("output producer did not flush; its records were not committed and are emitted again on the next start", "err", cerr)
+			if err == nil {
+				err = cerr
+			}
+		}
+	}()
 	var sink Sink = producer
 	if r.opts.WrapSink != nil {
 		sink = r.opts.WrapSink(sink)
@@ -213,16 +227,21 @@ func (r *Runner) Run(ctx context.Context) error {
 		return nil // ctx ended
 	}
 	defer topicsAdmin.Close()
-	tm, err := topics.New(topicsAdmin.Admin, r.outputSpec(), cfg.Routes().DefaultTemplate(), topics.Options{})
+	tm, err := topics.New(topicsAdmin.Admin, r.outputSpec(), cfg.Routes().DefaultTemplate(), topics.Options{RetryBudget: cfg.TopicRetryBudget, Log: r.log})
 	if err != nil {
 		return errFatal{fmt.Errorf("output topics: %w", err)}
 	}
+	producer.SetLimits(tm.Limit)
 	pl := &Pipeline{Window: cfg.DedupWindow, DLQTopic: cfg.DLQTopic, Cluster: cfg.Cluster, Router: cfg.Routes(),
 		Topics: tm, Sink: sink, Metrics: r.m, Log: r.log, Partitions: parts}
 
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
 	go r.store.Run(sweepCtx, cfg.TableSweepInterval, func(n int) { r.m.TableExpired.Add(float64(n)) })
+	r.watch.arm()
+	go r.watch.run(sweepCtx, livenessInterval(cfg.LivenessStall), func() error {
+		return topicsAdmin.Client.RefreshMetadata(cfg.RawTopic)
+	})
 
 	b := backoff.New(time.Second, cfg.RestartBackoffMax)
 	for {
@@ -237,7 +256,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		started := time.Now()
 		err = r.runProcessor(ctx, pl)
 		if ctx.Err() != nil {
-			r.log.Info("processor stopped", "err", err)
+			r.log.Info("processor stopped", "err", errSummary(err))
 			return nil
 		}
 		if IsFatal(err) {
@@ -251,11 +270,21 @@ func (r *Runner) Run(ctx context.Context) error {
 		if time.Since(started) > 5*time.Minute {
 			b.Reset()
 		}
-		r.log.Error("processor failed; restarting from the last committed offsets", "err", err, "attempt", b.Attempts()+1)
+		r.log.Error("processor failed; restarting from the last committed offsets", "err", errSummary(err), "attempt", b.Attempts()+1)
 		if !b.Sleep(ctx) {
 			return nil
 		}
 	}
+}
+
+// producerCloseTimeout bounds the output producer's final flush: goka has
+// already waited for the in-flight outputs (up to its own 60s) when it runs.
+const producerCloseTimeout = 15 * time.Second
+
+// livenessInterval samples often enough to see a stall within a tenth of
+// its timeout, and no more often than every second.
+func livenessInterval(stall time.Duration) time.Duration {
+	return min(max(stall/10, time.Second), 10*time.Second)
 }
 
 // connectOnce is connect with one metadata retry instead of ten: the raw
@@ -281,18 +310,18 @@ func (r *Runner) waitRaw(ctx context.Context) (int32, error) {
 func (r *Runner) prepare(ctx context.Context, parts int32) error {
 	b := backoff.New(250*time.Millisecond, r.cfg.RestartBackoffMax)
 	for {
-		err := r.prepareOnce(parts)
-		if err == nil || IsFatal(err) {
+		err := r.prepareOnce(ctx, parts)
+		if err == nil || IsFatal(err) || ctx.Err() != nil {
 			return err
 		}
-		r.log.Warn("preparing topics failed; retrying", "err", err)
+		r.log.Warn("preparing topics failed; retrying", "err", errSummary(err))
 		if !b.Sleep(ctx) {
 			return ctx.Err()
 		}
 	}
 }
 
-func (r *Runner) prepareOnce(parts int32) error {
+func (r *Runner) prepareOnce(ctx context.Context, parts int32) error {
 	a, err := r.connect()
 	if err != nil {
 		return err
@@ -314,7 +343,7 @@ func (r *Runner) prepareOnce(parts int32) error {
 		r.checkDLQSize(a)
 	}
 	for _, topic := range []string{r.cfg.TableTopic(), r.cfg.DLQTopic} {
-		if err := WaitTopicReady(a, topic, 30*time.Second); err != nil {
+		if err := WaitTopicReady(ctx, a, topic, 30*time.Second); err != nil {
 			return err
 		}
 	}
@@ -426,14 +455,18 @@ func mismatch(err error) bool {
 // gokaLogger sends goka's log lines to slog.
 type gokaLogger struct{ log *slog.Logger }
 
-func (l gokaLogger) Printf(format string, args ...any) {
-	l.log.Info(strings.TrimSpace(fmt.Sprintf(format, args...)), "source", "goka")
-}
+func (l gokaLogger) Printf(format string, args ...any) { l.line(fmt.Sprintf(format, args...)) }
 
-func (l gokaLogger) Print(args ...any) {
-	l.log.Info(strings.TrimSpace(fmt.Sprint(args...)), "source", "goka")
-}
+func (l gokaLogger) Print(args ...any) { l.line(fmt.Sprint(args...)) }
 
-func (l gokaLogger) Println(args ...any) {
-	l.log.Info(strings.TrimSpace(fmt.Sprintln(args...)), "source", "goka")
+func (l gokaLogger) Println(args ...any) { l.line(fmt.Sprintln(args...)) }
+
+// line logs one goka line; a long one (goka prints its multierrors) as
+// its first error and a count.
+func (l gokaLogger) line(msg string) {
+	msg = strings.TrimSpace(msg)
+	if len(msg) > maxLoggedError {
+		msg = errSummary(errors.New(msg))
+	}
+	l.log.Info(msg, "source", "goka")
 }

@@ -6,8 +6,8 @@
 // Only messages whose reason is retryable are re-produced by default
 // (topic_unavailable: the output topic could not be created, e.g. the topic
 // cap was reached or the admin call failed). Decode failures (undecodable,
-// empty_event), output_rejected and missing_event_id fail the same way
-// again; name them with -reasons after fixing the cause (a newer fanout
+// empty_event), output_rejected, missing_event_id and invalid_event_id fail
+// the same way again; name them with -reasons after fixing the cause (a newer fanout
 // that decodes them, a larger max.message.bytes).
 //
 // Progress is committed under the consumer group <FANOUT_GROUP>-dlq-redrive,

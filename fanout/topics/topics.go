@@ -19,6 +19,9 @@ package topics
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -28,8 +31,12 @@ import (
 	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkaclient"
 )
 
-// ReasonTopicCap is the reroute reason (metric label) of ErrTopicCap.
-const ReasonTopicCap = "topic_cap"
+// Reroute reasons (metric labels) of the errors below.
+const (
+	ReasonTopicCap     = "topic_cap"
+	ReasonTopicRefused = "topic_refused"
+	ReasonTopicRetries = "topic_retries_exhausted"
+)
 
 var (
 	// ErrTopicCap: the template already has its maximum number of topics;
@@ -37,7 +44,36 @@ var (
 	ErrTopicCap = errors.New("topic cap reached")
 	// ErrInvalidTopic: the name is not a legal Kafka topic name.
 	ErrInvalidTopic = errors.New("invalid topic name")
+	// ErrTopicRefused: Kafka refuses the topic for good
+	// (kafkaclient.TopicRefused: a name colliding with an existing topic, a
+	// create policy, a missing ACL, a spec the cluster cannot hold). Asking
+	// again cannot help: the event goes elsewhere.
+	ErrTopicRefused = errors.New("topic refused by Kafka")
+	// ErrRetriesExhausted: creating the topic failed with errors that look
+	// passing, for longer than Options.RetryBudget. Treated like a refusal:
+	// no input may hold its partition for ever.
+	ErrRetriesExhausted = errors.New("topic creation retries exhausted")
 )
+
+// Permanent reports whether err (from Ensure) says the topic cannot be had:
+// retrying the event cannot help, so the caller sends it elsewhere and goes
+// on. The other errors are passing faults worth a retry of the event.
+func Permanent(err error) bool {
+	return errors.Is(err, ErrInvalidTopic) || errors.Is(err, ErrTopicRefused) || errors.Is(err, ErrRetriesExhausted)
+}
+
+// Reason is the metric label of a permanent Ensure error ("" otherwise).
+func Reason(err error) string {
+	switch {
+	case errors.Is(err, ErrTopicCap):
+		return ReasonTopicCap
+	case errors.Is(err, ErrRetriesExhausted):
+		return ReasonTopicRetries
+	case errors.Is(err, ErrTopicRefused), errors.Is(err, ErrInvalidTopic):
+		return ReasonTopicRefused
+	}
+	return ""
+}
 
 // Options tune a Manager; the zero value is the production setting.
 type Options struct {
@@ -48,7 +84,25 @@ type Options struct {
 	// leaders, so the first record does not meet UNKNOWN_TOPIC_OR_PARTITION.
 	// Default 10s.
 	ReadyTimeout time.Duration
+	// RetryBudget is how long a topic may keep failing with passing errors
+	// before Ensure gives up on it (ErrRetriesExhausted); at least
+	// minAttempts attempts are made whatever the budget. It must cover a
+	// broker restart. Default 2m.
+	RetryBudget time.Duration
+	// Log receives the warning about an existing topic whose
+	// max.message.bytes is below the spec's; nil: discarded.
+	Log *slog.Logger
 }
+
+// minAttempts keeps a budget that elapsed while nobody asked (an idle
+// topic, a long processor backoff) from giving up on the first failure
+// after a broker comes back.
+const minAttempts = 3
+
+// maxRemembered bounds each of the Manager's per-topic memories (verdicts,
+// failure streaks): topic names come from event fields, and a hostile or
+// merely diverse stream must cost lookups, not memory.
+const maxRemembered = 4096
 
 // Manager makes output topics exist. Safe for concurrent use.
 type Manager struct {
@@ -57,10 +111,12 @@ type Manager struct {
 	def   string
 	opts  Options
 
-	mu    sync.RWMutex
-	known map[string]struct{}  // exists on the cluster
-	over  map[string]overEntry // recent over-cap verdicts, by topic
-	calls map[string]*call     // creations in flight, by topic
+	mu      sync.RWMutex
+	known   map[string]struct{}  // exists on the cluster
+	limits  map[string]int       // max.message.bytes of topics confirmed by create
+	over    map[string]overEntry // recent over-cap and refusal verdicts, by topic
+	failing map[string]*streak   // topics failing with passing errors, by topic
+	calls   map[string]*call     // creations in flight, by topic
 
 	capMu    sync.Mutex
 	capLocks map[string]*capState // by template
@@ -70,6 +126,12 @@ type overEntry struct {
 	final string
 	err   error
 	until time.Time
+}
+
+// streak is a run of passing failures of one topic.
+type streak struct {
+	first    time.Time
+	attempts int
 }
 
 type call struct {
@@ -97,10 +159,16 @@ func New(admin sarama.ClusterAdmin, spec kafkaclient.TopicSpec, defaultTemplate 
 	if opts.ReadyTimeout <= 0 {
 		opts.ReadyTimeout = 10 * time.Second
 	}
+	if opts.RetryBudget <= 0 {
+		opts.RetryBudget = 2 * time.Minute
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	return &Manager{
 		admin: admin, spec: spec, def: defaultTemplate, opts: opts,
-		known: map[string]struct{}{}, over: map[string]overEntry{}, calls: map[string]*call{},
-		capLocks: map[string]*capState{},
+		known: map[string]struct{}{}, limits: map[string]int{}, over: map[string]overEntry{}, failing: map[string]*streak{},
+		calls: map[string]*call{}, capLocks: map[string]*capState{},
 	}, nil
 }
 
@@ -111,8 +179,10 @@ func New(admin sarama.ClusterAdmin, spec kafkaclient.TopicSpec, defaultTemplate 
 // Over the cap it returns the event's default topic, created, together with
 // an error wrapping ErrTopicCap: count a reroute with ReasonTopicCap and
 // produce to the returned topic, or, if it is "" (the default cannot be
-// derived from topic), to route.Decision.Default. Other errors (Kafka
-// unreachable, creation refused) return "".
+// derived from topic), to route.Decision.Default. Other errors return "":
+// Permanent ones (ErrInvalidTopic, ErrTopicRefused, ErrRetriesExhausted)
+// say the topic cannot be had, the rest are passing (Kafka unreachable, no
+// controller) and worth retrying the event.
 func (m *Manager) Ensure(topic, template string, maxTopics int) (string, error) {
 	m.mu.RLock()
 	_, ok := m.known[topic]
@@ -140,6 +210,9 @@ func (m *Manager) Ensure(topic, template string, maxTopics int) (string, error) 
 
 	m.mu.Lock()
 	delete(m.calls, topic)
+	if c.err != nil && !errors.Is(c.err, ErrTopicCap) {
+		c.err = m.failedLocked(topic, c.err)
+	}
 	m.mu.Unlock()
 	close(c.done)
 	return c.final, c.err
@@ -218,9 +291,49 @@ func (m *Manager) resolve(topic, template string, maxTopics int) (string, error)
 		final = ""
 	}
 	m.mu.Lock()
+	evictOne(m.over)
 	m.over[topic] = overEntry{final: final, err: capErr, until: time.Now().Add(m.opts.CapRecheck)}
 	m.mu.Unlock()
 	return final, capErr
+}
+
+// failedLocked classifies a failed resolution: a refusal is remembered for
+// CapRecheck (asking Kafka again for every event would cost a round trip
+// each); a passing error extends the topic's failure streak and becomes
+// ErrRetriesExhausted once the streak is older than the budget.
+func (m *Manager) failedLocked(topic string, err error) error {
+	now := time.Now()
+	if !Permanent(err) {
+		s, ok := m.failing[topic]
+		if !ok {
+			evictOne(m.failing)
+			s = &streak{first: now}
+			m.failing[topic] = s
+		}
+		s.attempts++
+		if s.attempts < minAttempts || now.Sub(s.first) < m.opts.RetryBudget {
+			return err
+		}
+		err = fmt.Errorf("%w: %s failing for %s (%d attempts): %w", ErrRetriesExhausted, topic,
+			now.Sub(s.first).Round(time.Second), s.attempts, err)
+	}
+	delete(m.failing, topic)
+	evictOne(m.over)
+	m.over[topic] = overEntry{err: err, until: now.Add(m.opts.CapRecheck)}
+	return err
+}
+
+// evictOne makes room for one more entry in a bounded memory. Which entry
+// goes does not matter for correctness: a forgotten verdict is asked again,
+// a forgotten streak starts again.
+func evictOne[V any](m map[string]V) {
+	if len(m) < maxRemembered {
+		return
+	}
+	for k := range m {
+		delete(m, k)
+		return
+	}
 }
 
 func (m *Manager) capState(template string) (*capState, error) {
@@ -244,14 +357,65 @@ func (m *Manager) create(topic string) error {
 	if m.isKnown(topic) {
 		return nil
 	}
-	if _, _, err := kafkaclient.EnsureTopic(m.admin, topic, m.spec); err != nil {
+	created, _, err := kafkaclient.EnsureTopic(m.admin, topic, m.spec)
+	if err != nil {
+		if kafkaclient.TopicRefused(err) {
+			return fmt.Errorf("output topic: %w: %w", ErrTopicRefused, err)
+		}
 		return fmt.Errorf("output topic: %w", err)
 	}
 	if err := m.waitReady(topic); err != nil {
 		return err
 	}
+	limit := m.specLimit()
+	if !created {
+		limit = m.checkLimit(topic)
+	}
+	m.mu.Lock()
+	evictOne(m.limits)
+	m.limits[topic] = limit
+	m.mu.Unlock()
 	m.markKnown(topic)
 	return nil
+}
+
+const maxMessageBytes = "max.message.bytes"
+
+func (m *Manager) specLimit() int {
+	n, _ := strconv.Atoi(m.spec.Configs[maxMessageBytes])
+	return n
+}
+
+// checkLimit reads the max.message.bytes of a topic someone else created:
+// one below ours refuses records (and batches of small ones) that our own
+// topics take. It is worth a warning, and the producer sends records
+// larger than it in batches of their own (Limit).
+func (m *Manager) checkLimit(topic string) int {
+	res, err := m.admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic,
+		ConfigNames: []string{maxMessageBytes}})
+	if err != nil {
+		m.opts.Log.Warn("cannot read an existing output topic's max.message.bytes", "topic", topic, "err", err)
+		return 0
+	}
+	for _, e := range res {
+		n, err := strconv.Atoi(e.Value)
+		if e.Name != maxMessageBytes || err != nil {
+			continue
+		}
+		if want := m.specLimit(); n < want {
+			m.opts.Log.Warn("an existing output topic's max.message.bytes is below the fanout's: larger records go to the DLQ (output_rejected) and batches are re-sent one record at a time; raise it",
+				"topic", topic, maxMessageBytes, n, "want_at_least", want)
+		}
+		return n
+	}
+	return 0
+}
+
+// Limit is topic's max.message.bytes as Ensure found it (0: unknown).
+func (m *Manager) Limit(topic string) int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.limits[topic]
 }
 
 func (m *Manager) waitReady(topic string) error {
@@ -299,5 +463,6 @@ func (m *Manager) markKnown(topic string) {
 	m.mu.Lock()
 	m.known[topic] = struct{}{}
 	delete(m.over, topic)
+	delete(m.failing, topic)
 	m.mu.Unlock()
 }

@@ -41,17 +41,26 @@ type Server struct {
 
 	mu     sync.Mutex
 	checks map[string]Check
+	live   map[string]Check
 }
 
 // NewServer builds the server; nothing listens until Run.
 func NewServer(reg *prometheus.Registry, log *slog.Logger) *Server {
-	s := &Server{mux: http.NewServeMux(), log: log, checks: map[string]Check{}}
+	s := &Server{mux: http.NewServeMux(), log: log, checks: map[string]Check{}, live: map[string]Check{}}
 	s.mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	s.mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "ok")
-	})
+	s.mux.HandleFunc("/healthz", s.healthz)
 	s.mux.HandleFunc("/readyz", s.readyz)
 	return s
+}
+
+// Live registers a liveness check; /healthz is 200 only when all pass. A
+// failing liveness check makes Kubernetes restart the pod: register only
+// what a restart fixes (a wedged component), never a dependency being
+// down, or every replica restarts during an outage.
+func (s *Server) Live(name string, c Check) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.live[name] = c
 }
 
 // Ready registers a readiness check; /readyz is 200 only when all pass.
@@ -67,15 +76,22 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 // Handler is the server's mux, for tests.
 func (s *Server) Handler() http.Handler { return s.mux }
 
-// Readiness runs every check and returns the failures, sorted by name.
-func (s *Server) Readiness() []string {
+// Readiness runs every readiness check and returns the failures, sorted by
+// name.
+func (s *Server) Readiness() []string { return s.run(s.checks) }
+
+// Liveness runs every liveness check and returns the failures, sorted by
+// name.
+func (s *Server) Liveness() []string { return s.run(s.live) }
+
+func (s *Server) run(set map[string]Check) []string {
 	s.mu.Lock()
-	names := make([]string, 0, len(s.checks))
-	for n := range s.checks {
+	names := make([]string, 0, len(set))
+	for n := range set {
 		names = append(names, n)
 	}
-	checks := make(map[string]Check, len(s.checks))
-	for n, c := range s.checks {
+	checks := make(map[string]Check, len(set))
+	for n, c := range set {
 		checks[n] = c
 	}
 	s.mu.Unlock()
@@ -87,6 +103,15 @@ func (s *Server) Readiness() []string {
 		}
 	}
 	return failed
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	if failed := s.Liveness(); len(failed) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "not live\n"+strings.Join(failed, "\n"))
+		return
+	}
+	fmt.Fprintln(w, "ok")
 }
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {

@@ -34,6 +34,18 @@ func TestReadyzReflectsChecks(t *testing.T) {
 	if code, _ := get("/healthz"); code != 200 {
 		t.Fatalf("healthz = %d", code)
 	}
+	live := errors.New("wedged")
+	s.Live("processor", func() error { return live })
+	if code, body := get("/healthz"); code != 503 || !strings.Contains(body, "processor: wedged") {
+		t.Fatalf("healthz = %d %q with a failing liveness check", code, body)
+	}
+	if code, _ := get("/readyz"); code != 200 {
+		t.Fatalf("readyz = %d: a liveness check leaked into readiness", code)
+	}
+	live = nil
+	if code, _ := get("/healthz"); code != 200 {
+		t.Fatalf("healthz = %d after the liveness check passes", code)
+	}
 	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "go_goroutines") {
 		t.Fatalf("metrics = %d", code)
 	}

@@ -55,6 +55,7 @@ func run(cfg *fanoutcfg.Config) error {
 	srv := telemetry.NewServer(reg, log)
 	srv.Ready("raw_topic", r.RawTopicReady)
 	srv.Ready("processor", r.ProcessorReady)
+	srv.Live("processor", r.Live)
 	r.Handlers(srv.Handle)
 	if cfg.DebugPprof {
 		// Index also serves the named profiles (heap, allocs, goroutine).
