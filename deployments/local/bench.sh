@@ -8,6 +8,8 @@
 #   (e) one fanout replica against two on the same topic
 #   (c) the whole pipeline at fixed rates: end-to-end latency p50/p99/p999
 #   (d) table recovery of one partition, memory vs LevelDB
+#   (f) the ingester at a node's rates (BENCH_NODE_RATES) for each candidate setting:
+#       CPU and context switches per event, latency from the event's time; a burst
 # with CPU and allocation profiles of both hot paths. Prints a table and
 # writes it to $BENCH_OUT/results.md (default .local/bench/results.md).
 # The orchestration is fanout/internal/benchrun (go doc it).
@@ -21,8 +23,9 @@
 #   BENCH_RATES         end-to-end offered rates (default 1000,5000,10000,20000: 1000 is a
 #                       node's rate, where the ingester's batches are smallest)
 #   BENCH_E2E_WINDOW    measured window per rate (default 30s, quick 10s)
+#   BENCH_NODE_RATES    rates of (f) (default 100,1000,5000,20000)
 #   BENCH_ONLY          micro | system (default both)
-#   BENCH_SCENARIOS     system scenarios: ingest,fanout,e2e,recovery (default all)
+#   BENCH_SCENARIOS     system scenarios: ingest,fanout,e2e,recovery,node (default all)
 #   BENCH_OUT           output directory (default <repo>/.local/bench; wiped first)
 #   BENCH_KAFKA_PORT    broker port (default 20100; controller port +1)
 #   BENCH_NICE          nice level of the whole run (default 0)
@@ -41,7 +44,7 @@ log() { echo "bench.sh: $*" >&2; }
 QUICK=${BENCH_QUICK:-0}
 case $QUICK in 0 | 1) ;; *) die "BENCH_QUICK=$QUICK: want 0 or 1" ;; esac
 if [[ $QUICK == 1 ]]; then
-	d_events=100000 d_count=1 d_time=100ms d_window=10s d_warm=3s d_prof=5 extra=(-linger-check=false -codecs=)
+	d_events=100000 d_count=1 d_time=100ms d_window=10s d_warm=3s d_prof=5 extra=(-linger-check=false -codecs= -node-quick -node-window 10s -node-warmup 3s)
 else
 	d_events=1000000 d_count=5 d_time=500ms d_window=30s d_warm=5s d_prof=10 extra=()
 fi
@@ -50,6 +53,7 @@ COUNT=${BENCH_COUNT:-$d_count}
 BTIME=${BENCH_TIME:-$d_time}
 RATES=${BENCH_RATES:-1000,5000,10000,20000}
 WINDOW=${BENCH_E2E_WINDOW:-$d_window}
+NODE_RATES=${BENCH_NODE_RATES:-100,1000,5000,20000}
 ONLY=${BENCH_ONLY:-}
 SCENARIOS=${BENCH_SCENARIOS:-}
 OUT=${BENCH_OUT:-$REPO_ROOT/.local/bench}
@@ -69,7 +73,7 @@ if [[ $NICE != 0 ]]; then
 fi
 
 cmdline="make bench"
-for v in BENCH_QUICK BENCH_EVENTS BENCH_COUNT BENCH_TIME BENCH_RATES BENCH_E2E_WINDOW BENCH_ONLY BENCH_SCENARIOS; do
+for v in BENCH_QUICK BENCH_EVENTS BENCH_COUNT BENCH_TIME BENCH_RATES BENCH_E2E_WINDOW BENCH_NODE_RATES BENCH_ONLY BENCH_SCENARIOS; do
 	[[ -n ${!v:-} ]] && cmdline="$v=${!v} $cmdline"
 done
 log "$cmdline: load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; output in $OUT"
@@ -105,7 +109,7 @@ if [[ $ONLY != micro ]]; then
 	KAFKA_PORT=$PORT KAFKA_CONTROLLER_PORT=$((PORT + 1)) KAFKA_DATA_DIR=$OUT/kafka \
 		"$SCRIPT_DIR/with-kafka.sh" "$BIN/benchrun" system -out "$OUT" -bin "$BIN" \
 		-events "$EVENTS" -rates "$RATES" -e2e-window "$WINDOW" -e2e-warmup "$d_warm" \
-		-profile-seconds "$d_prof" -only "$SCENARIOS" "${extra[@]}"
+		-profile-seconds "$d_prof" -node-rates "$NODE_RATES" -only "$SCENARIOS" "${extra[@]}"
 fi
 
 "$BIN/benchrun" report -dir "$OUT" -command "$cmdline"

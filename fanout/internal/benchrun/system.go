@@ -30,6 +30,12 @@ type sys struct {
 	lingerCheck bool
 	leveldbRun  bool
 	codecList   []string
+	nodeRates   []int
+	nodeWarm    time.Duration
+	nodeWindow  time.Duration
+	nodeQuick   bool
+	burstRate   int
+	burstFor    time.Duration
 
 	res *Results
 	// rawTopic holds the pre-filled raw topic once (a) ran.
@@ -49,6 +55,8 @@ type Results struct {
 	Fanout             []*FanoutResult   `json:",omitempty"`
 	E2E                []*E2EResult      `json:",omitempty"`
 	Recovery           []*RecoveryResult `json:",omitempty"`
+	Node               []*NodeResult     `json:",omitempty"`
+	Burst              *BurstResult      `json:",omitempty"`
 	Bytes              *BytesResult      `json:",omitempty"`
 	// TableMemBytesPerEntry: the memory table's heap per entry, measured
 	// in-process (map + expiry FIFO + key + value).
@@ -160,7 +168,13 @@ func runSystem(args []string) error {
 	fs.BoolVar(&s.lingerCheck, "linger-check", true, "also run the lowest rate with KAFKA_LINGER=100ms (goka's default flush) on the fanout")
 	fs.BoolVar(&s.leveldbRun, "leveldb-run", true, "also run the fanout over the pre-filled topic with TABLE_STORAGE=leveldb")
 	codecs := fs.String("codecs", "lz4,none", "codecs the ingester runs with too (after the zstd fill), on a fifth of the events")
-	only := fs.String("only", "", "comma-separated scenarios to run: ingest,fanout,e2e,recovery (default all)")
+	nodeRates := fs.String("node-rates", "100,1000,5000,20000", "rates of the node scenario (f)")
+	fs.DurationVar(&s.nodeWarm, "node-warmup", 5*time.Second, "warm-up before each node window")
+	fs.DurationVar(&s.nodeWindow, "node-window", 20*time.Second, "measured window per node rate and setting")
+	fs.BoolVar(&s.nodeQuick, "node-quick", false, "node scenario with the defaults and the unpaced setting only")
+	fs.IntVar(&s.burstRate, "burst-rate", 50000, "rate of the node scenario's burst")
+	fs.DurationVar(&s.burstFor, "burst-for", 10*time.Second, "length of the burst")
+	only := fs.String("only", "", "comma-separated scenarios to run: ingest,fanout,e2e,recovery,node (default all)")
 	_ = fs.Parse(args)
 	if brokers == "" {
 		return errors.New("no brokers: set KAFKA_BROKERS or -brokers")
@@ -171,6 +185,13 @@ func runSystem(args []string) error {
 			return fmt.Errorf("-rates: %q is not a rate", f)
 		}
 		s.rates = append(s.rates, r)
+	}
+	for _, f := range strings.Split(*nodeRates, ",") {
+		r, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || r <= 0 {
+			return fmt.Errorf("-node-rates: %q is not a rate", f)
+		}
+		s.nodeRates = append(s.nodeRates, r)
 	}
 	for _, c := range strings.Split(*codecs, ",") {
 		if c = strings.TrimSpace(c); c != "" {
@@ -251,6 +272,14 @@ func runSystem(args []string) error {
 		s.res.E2E = r
 		if err != nil {
 			fail("end-to-end", err)
+		}
+	}
+	if run("node") {
+		logf("(f) ingester at node rates %v: every candidate setting, then a burst", s.nodeRates)
+		r, b, err := s.node()
+		s.res.Node, s.res.Burst = r, b
+		if err != nil {
+			fail("node", err)
 		}
 	}
 	if run("recovery") {
