@@ -99,23 +99,7 @@ func (c *Config) Validate() error {
 	}
 	add(c.Kafka.Validate())
 	add(c.Log.Validate())
-	if _, err := c.Producer.Codec(); err != nil {
-		add(envconfig.Errorf("KAFKA_COMPRESSION", "%v", err))
-	}
-	if c.CompressionLevel < 1 || c.CompressionLevel > 22 {
-		add(envconfig.Errorf("KAFKA_COMPRESSION_LEVEL", "must be 1 to 22 (zstd) or 1 to 9 (gzip), got %d", c.CompressionLevel))
-	} else if c.Producer.Compression == "gzip" && c.CompressionLevel > 9 {
-		add(envconfig.Errorf("KAFKA_COMPRESSION_LEVEL", "gzip levels are 1 to 9, got %d", c.CompressionLevel))
-	}
-	if c.Producer.Retries < 0 {
-		add(envconfig.Errorf("KAFKA_PRODUCE_RETRIES", "must be >= 0, got %d", c.Producer.Retries))
-	}
-	if c.Producer.BatchBytes < 1 {
-		add(envconfig.Errorf("KAFKA_BATCH_BYTES", "must be > 0, got %d", c.Producer.BatchBytes))
-	}
-	if c.Producer.Linger < 0 {
-		add(envconfig.Errorf("KAFKA_LINGER", "must be >= 0, got %s", c.Producer.Linger))
-	}
+	add(c.Producer.Validate(kafkaclient.DefaultCompressionNode, c.CompressionLevel))
 	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		add(envconfig.Errorf("HTTP_ADDR", "%q: want [host]:port", c.HTTP.Addr))
 	}

@@ -1,19 +1,60 @@
 package kafkaclient
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
 )
 
 // ProducerConfig is batching and compression for a throughput producer.
 type ProducerConfig struct {
-	Compression  string        `env:"KAFKA_COMPRESSION" envDefault:"zstd" help:"none, gzip, snappy, lz4 or zstd"`
+	// No envDefault: the stages differ (Validate's defaultCodec). The node
+	// pays for every event's compression, the outputs are stored and read
+	// many times over.
+	Compression  string        `env:"KAFKA_COMPRESSION" help:"none, gzip, snappy, lz4 or zstd (unset: lz4 for the ingester, zstd for the fanout's outputs)"`
 	BatchBytes   int           `env:"KAFKA_BATCH_BYTES" envDefault:"1048576" help:"flush a partition's batch at this many bytes"`
 	Linger       time.Duration `env:"KAFKA_LINGER" envDefault:"5ms" help:"flush a batch at least this often"`
 	Retries      int           `env:"KAFKA_PRODUCE_RETRIES" envDefault:"10" help:"the producer's own retries of a failed batch (after them the ingester resends retriable failures; the fanout restarts from its last commit)"`
 	RetryBackoff time.Duration `env:"KAFKA_PRODUCE_RETRY_BACKOFF" envDefault:"250ms" help:"wait between delivery retries"`
+}
+
+// Default codecs by stage, chosen by measurement (BENCHMARKS.md): lz4 costs
+// the node least per event; zstd stores and carries the outputs smallest.
+const (
+	DefaultCompressionNode    = "lz4"
+	DefaultCompressionOutputs = "zstd"
+)
+
+// Validate applies defaultCodec when KAFKA_COMPRESSION is unset and checks
+// the producer settings with the codec's level (KAFKA_COMPRESSION_LEVEL).
+// Each error names its variable.
+func (p *ProducerConfig) Validate(defaultCodec string, level int) error {
+	if p.Compression == "" {
+		p.Compression = defaultCodec
+	}
+	var errs []error
+	if _, err := p.Codec(); err != nil {
+		errs = append(errs, envconfig.Errorf("KAFKA_COMPRESSION", "%v", err))
+	}
+	if level < 1 || level > 22 {
+		errs = append(errs, envconfig.Errorf("KAFKA_COMPRESSION_LEVEL", "must be 1 to 22 (zstd) or 1 to 9 (gzip), got %d", level))
+	} else if p.Compression == "gzip" && level > 9 {
+		errs = append(errs, envconfig.Errorf("KAFKA_COMPRESSION_LEVEL", "gzip levels are 1 to 9, got %d", level))
+	}
+	if p.Retries < 0 {
+		errs = append(errs, envconfig.Errorf("KAFKA_PRODUCE_RETRIES", "must be >= 0, got %d", p.Retries))
+	}
+	if p.BatchBytes < 1 {
+		errs = append(errs, envconfig.Errorf("KAFKA_BATCH_BYTES", "must be > 0, got %d", p.BatchBytes))
+	}
+	if p.Linger < 0 {
+		errs = append(errs, envconfig.Errorf("KAFKA_LINGER", "must be >= 0, got %s", p.Linger))
+	}
+	return errors.Join(errs...)
 }
 
 // Codec parses the compression name.
