@@ -293,11 +293,19 @@ func system(b *w, s *Results) {
 		b.p("normalized and emitted, KAFKA_LINGER 5ms). Measured from every partition assigned and 2%% done to the")
 		b.p("last raw message finished (emitted or dropped as duplicate). The first row is also the profiled one.")
 		b.p("")
-		b.p("| run | replicas | table | events/s | per replica | CPU µs/event | cores | peak RSS | allocs/event | emitted | duplicates | table entries | heap after GC | broker µs/event | load |")
-		b.p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+		b.p("| run | replicas | table | output codec | events/s | per replica | CPU µs/event | cores | output bytes/event on disk | peak RSS | allocs/event | emitted | duplicates | table entries | heap after GC | broker µs/event | load |")
+		b.p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 		for _, f := range s.Fanout {
-			b.p("| %s | %d | %s | %s | %s | %s | %s | %s MiB | %s | %s | %s | %s | %s MiB | %s | %s |", f.Name, f.Replicas, f.Storage,
-				num(f.EventsPerSec, 0), num(f.PerReplica, 0), num(f.CPUUsPerEvent, 2), num(f.Cores, 2), num(f.PeakRSSMiB, 0),
+			codec := f.Codec
+			if codec == "" {
+				codec = "zstd"
+			}
+			perEv := 0.0
+			if f.Emitted > 0 {
+				perEv = float64(f.OutputDiskBytes) / f.Emitted
+			}
+			b.p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s MiB | %s | %s | %s | %s | %s MiB | %s | %s |", f.Name, f.Replicas, f.Storage, codec,
+				num(f.EventsPerSec, 0), num(f.PerReplica, 0), num(f.CPUUsPerEvent, 2), num(f.Cores, 2), num(perEv, 0), num(f.PeakRSSMiB, 0),
 				num(f.AllocsPerEvent, 1), num(f.Emitted, 0), num(f.Duplicates, 0), num(f.TableEntries, 0), num(f.HeapAfterGCMiB, 0),
 				num(f.BrokerUsPerEvent, 2), f.Load)
 		}

@@ -30,6 +30,7 @@ type sys struct {
 	lingerCheck bool
 	leveldbRun  bool
 	codecList   []string
+	fanCodecs   []string
 	nodeRates   []int
 	nodeWarm    time.Duration
 	nodeWindow  time.Duration
@@ -88,6 +89,7 @@ type IngestResult struct {
 // FanoutResult is scenarios (b) and (e).
 type FanoutResult struct {
 	Name             string
+	Codec            string // outputs' and changelog's; empty: the default (zstd)
 	Replicas         int
 	Storage          string
 	Events           float64 // finished in the measured window
@@ -174,6 +176,7 @@ func runSystem(args []string) error {
 	fs.BoolVar(&s.nodeQuick, "node-quick", false, "node scenario with the defaults and the unpaced setting only")
 	fs.IntVar(&s.burstRate, "burst-rate", 50000, "rate of the node scenario's burst")
 	fs.DurationVar(&s.burstFor, "burst-for", 10*time.Second, "length of the burst")
+	fanCodecs := fs.String("fanout-codecs", "lz4,snappy", "output codecs the fanout runs with too (1 replica, memory table), against the zstd default")
 	only := fs.String("only", "", "comma-separated scenarios to run: ingest,fanout,e2e,recovery,node (default all)")
 	_ = fs.Parse(args)
 	if brokers == "" {
@@ -192,6 +195,11 @@ func runSystem(args []string) error {
 			return fmt.Errorf("-node-rates: %q is not a rate", f)
 		}
 		s.nodeRates = append(s.nodeRates, r)
+	}
+	for _, c := range strings.Split(*fanCodecs, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			s.fanCodecs = append(s.fanCodecs, c)
+		}
 	}
 	for _, c := range strings.Split(*codecs, ",") {
 		if c = strings.TrimSpace(c); c != "" {
@@ -256,6 +264,15 @@ func runSystem(args []string) error {
 			if r, err := s.fanoutRun("fl", 1, dedup.LevelDB, false); err != nil {
 				fail("fanout 1 replica leveldb", err)
 			} else {
+				s.res.Fanout = append(s.res.Fanout, r)
+			}
+		}
+		for _, codec := range s.fanCodecs {
+			logf("(b) fanout, 1 replica, memory table, outputs and changelog %s", codec)
+			if r, err := s.fanoutRun("fc-"+codec, 1, dedup.Memory, false, "KAFKA_COMPRESSION="+codec); err != nil {
+				fail("fanout "+codec, err)
+			} else {
+				r.Codec = codec
 				s.res.Fanout = append(s.res.Fanout, r)
 			}
 		}
@@ -516,12 +533,12 @@ func finished(m metrics) float64 {
 // fanoutRun is (b) (one replica) and (e) (two): a new group over the
 // pre-filled raw topic, measured from when every partition is assigned
 // and 2% is done, to the last raw message finished.
-func (s *sys) fanoutRun(name string, replicas int, storage string, profile bool) (*FanoutResult, error) {
+func (s *sys) fanoutRun(name string, replicas int, storage string, profile bool, extra ...string) (*FanoutResult, error) {
 	group := "bench-" + name
 	procs := map[string]*proc{}
 	var list []*proc
 	for i := range replicas {
-		p, err := s.startFanout(fmt.Sprintf("%s-%d", name, i+1), group, s.rawTopic, storage)
+		p, err := s.startFanout(fmt.Sprintf("%s-%d", name, i+1), group, s.rawTopic, storage, extra...)
 		if err != nil {
 			return nil, err
 		}
