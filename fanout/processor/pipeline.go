@@ -210,7 +210,8 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 	}
 
 	start = time.Now()
-	value := normalize.Append(make([]byte, 0, len(raw)*2+256), ev, normalize.Meta{EventID: key, Cluster: p.Cluster})
+	buf := getValueBuf(len(raw)*2 + 256)
+	value := normalize.Append((*buf)[:0], ev, normalize.Meta{EventID: key, Cluster: p.Cluster})
 	p.Metrics.Normalize.Observe((decodeTook + time.Since(start)).Seconds())
 
 	out := &sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(key), Value: sarama.ByteEncoder(value),
@@ -222,6 +223,9 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 	}
 	done := ctx.DeferCommit()
 	p.Sink.Send(out, func(err error) {
+		// The producer is done with the record (acked or failed for good):
+		// its JSON buffer serves the next event.
+		putValueBuf(buf, value)
 		switch {
 		case err == nil:
 			p.Metrics.Emitted.WithLabelValues(topic).Inc()
@@ -248,6 +252,30 @@ func (p *Pipeline) Process(ctx goka.Context, msg any) {
 			done(err)
 		}
 	})
+}
+
+// valueBufs recycles the JSON buffers of outputs: one per event, ~2-3 KB,
+// held until the record is acked, was the largest allocation per event.
+var valueBufs sync.Pool
+
+// maxPooledValue: a buffer grown by an outsized event (megabytes of
+// arguments) is left to the GC rather than kept.
+const maxPooledValue = 64 << 10
+
+func getValueBuf(hint int) *[]byte {
+	if b, ok := valueBufs.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, max(hint, 4096))
+	return &b
+}
+
+func putValueBuf(b *[]byte, used []byte) {
+	if cap(used) > maxPooledValue {
+		return
+	}
+	*b = used[:0]
+	valueBufs.Put(b)
 }
 
 // record writes the first-seen entry. goka's producer puts a table write on

@@ -27,7 +27,17 @@ type CostInputs struct {
 
 func costInputs(s *Results) (*CostInputs, bool) {
 	c := &CostInputs{}
+	// A node's rate with the default settings, from (f) when it ran: the
+	// figure the examples' per-node rates need.
+	for _, r := range s.Node {
+		if r.Env == "" && r.Rate == 1000 && r.CPUUsPerEvent > 0 {
+			c.IngesterUs, c.IngesterRate = r.CPUUsPerEvent, r.Rate
+		}
+	}
 	for _, e := range s.E2E {
+		if c.IngesterRate == 1000 {
+			break
+		}
 		if e.Linger == "5ms" && e.IngesterUsPerEvent > 0 && (c.IngesterRate == 0 || e.Rate < c.IngesterRate) {
 			c.IngesterUs, c.IngesterRate = e.IngesterUsPerEvent, e.Rate
 		}

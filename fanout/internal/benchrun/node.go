@@ -30,7 +30,10 @@ type NodeResult struct {
 	Observations    float64
 	SimDropped      float64
 	IngesterDropped float64
-	Load            string
+	// LagAfter: raw messages the fanout had not finished 90 s after the
+	// step (its latency figures are the fanout's backlog, not the node's).
+	LagAfter float64
+	Load     string
 }
 
 // BurstResult is (f)'s burst check: a burst at a high rate with default
@@ -102,6 +105,11 @@ func (s *sys) node() ([]*NodeResult, *BurstResult, error) {
 
 func (s *sys) nodeStep(dir, raw string, fan *proc, st nodeSetting, rate int) (*NodeResult, error) {
 	sock := filepath.Join(dir, fmt.Sprintf("n%d.sock", rate))
+	rawStart, err := s.c.messages(raw)
+	if err != nil {
+		rawStart = 0 // the first ingester creates it
+	}
+	finStart := finished(fan.scrape())
 	simP, err := s.startSim(fmt.Sprintf("node-sim-%d", rate), sock, float64(rate), 0)
 	if err != nil {
 		return nil, err
@@ -148,6 +156,18 @@ func (s *sys) nodeStep(dir, raw string, fan *proc, st nodeSetting, rate int) (*N
 	if recv > 0 {
 		r.CPUUsPerEvent = cpu["ingester"] / recv * 1e6
 		r.CtxSwPerEvent = (cs1 - cs0) / recv
+	}
+	// The fanout drains what this step wrote before the next one starts
+	// (bounded): a backlog would load the machine under the next row.
+	simP.stop(10 * time.Second)
+	ing.stop(30 * time.Second)
+	if target, err := s.c.messages(raw); err == nil {
+		want := float64(target - rawStart)
+		drainEnd := time.Now().Add(90 * time.Second)
+		for finished(fan.scrape())-finStart < want && time.Now().Before(drainEnd) && !fan.exited() {
+			time.Sleep(time.Second)
+		}
+		r.LagAfter = max(0, want-(finished(fan.scrape())-finStart))
 	}
 	logf("(f) %s, %d/s: %.1f µs CPU/event, %.2f context switches/event, p50 %.0f ms, p99 %.0f ms, RSS %.0f MiB, load %s",
 		st.name, rate, r.CPUUsPerEvent, r.CtxSwPerEvent, r.P50ms, r.P99ms, r.PeakRSSMiB, r.Load)
