@@ -16,6 +16,14 @@
 // fanout's dedup removes (same key). A non-retriable error (too large,
 // authorization, invalid record) drops the event at once, logged with its id.
 //
+// Size: the raw topic's max.message.bytes is read at connect and every
+// TopicConfigRefresh (a topic someone else created may have Kafka's 1 MB
+// default, and the broker refuses a whole batch when it exceeds it). Batches
+// are kept under it; an event near or over it is sent in a batch of its own;
+// and when the broker still refuses a batch as too large, each of its events
+// is sent again alone. So only an event that is too large by itself is
+// dropped (too_large), never its batch-mates.
+//
 // Memory stays bounded while Kafka is slow or away: at most
 // KAFKA_MAX_INFLIGHT events are with the producer; beyond that Run stops
 // taking from the queue, the queue fills, and QUEUE_POLICY decides.
@@ -75,6 +83,9 @@ type Options struct {
 	// CloseTimeout bounds the wait for the producer's last acks at shutdown.
 	CloseTimeout time.Duration
 	ClientID     string
+	// TopicConfigRefresh is how often the raw topic's max.message.bytes is
+	// read again; 0: as often as sarama refreshes metadata (10 minutes).
+	TopicConfigRefresh time.Duration
 }
 
 // Publisher drains a queue into the raw topic.
@@ -88,6 +99,23 @@ type Publisher struct {
 
 	producer sarama.AsyncProducer
 	client   sarama.Client
+	// alone sends one event per batch (its own client: Flush.MaxMessages is
+	// per client config), for events that may not fit a batch.
+	alone       sarama.AsyncProducer
+	aloneClient sarama.Client
+	admin       sarama.ClusterAdmin // on client, for re-reading the topic's limit
+
+	// Size limits, in sarama's record sizes (msg.ByteSize). producerLimit is
+	// the ingester's own (Producer.MaxMessageBytes); batchLimit the main
+	// producer's batch bound, fixed at connect; topicLimit the raw topic's
+	// max.message.bytes as last read (0: unknown); aloneOver the size above
+	// which an event is sent alone (from the latest topicLimit).
+	producerLimit   int
+	batchLimit      int
+	compressed      bool
+	topicLimit      atomic.Int64
+	aloneOver       atomic.Int64
+	limitUnreadable atomic.Bool
 
 	// Health, for /readyz and ingester_kafka_connected: connected, the
 	// latest delivery did not fail retriably, and the idle probe reaches
@@ -164,10 +192,14 @@ func (p *Publisher) Run(ctx context.Context, q *queue.Queue[Event]) error {
 	go func() { defer wg.Done(); p.retryLoop(sendCtx) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); p.probeLoop(sendCtx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); p.topicConfigLoop(sendCtx) }()
 	var acks sync.WaitGroup
-	acks.Add(2)
-	go func() { defer acks.Done(); p.handleSuccesses() }()
-	go func() { defer acks.Done(); p.handleErrors() }()
+	acks.Add(4)
+	go func() { defer acks.Done(); p.handleSuccesses(p.producer) }()
+	go func() { defer acks.Done(); p.handleErrors(p.producer, false) }()
+	go func() { defer acks.Done(); p.handleSuccesses(p.alone) }()
+	go func() { defer acks.Done(); p.handleErrors(p.alone, true) }()
 
 	err := p.sendLoop(sendCtx, q)
 	if err == nil {
@@ -176,8 +208,9 @@ func (p *Publisher) Run(ctx context.Context, q *queue.Queue[Event]) error {
 	}
 	stopSending()
 	wg.Wait()
-	// Nothing of ours sends to Input any more: the producer may close.
+	// Nothing of ours sends to Input any more: the producers may close.
 	p.producer.AsyncClose()
+	p.alone.AsyncClose()
 	done := make(chan struct{})
 	go func() { acks.Wait(); close(done) }()
 	t := time.NewTimer(p.opts.CloseTimeout)
@@ -199,8 +232,9 @@ func (p *Publisher) Run(ctx context.Context, q *queue.Queue[Event]) error {
 func (p *Publisher) connect(ctx context.Context) error {
 	bo := backoff.New(p.opts.ConnectMin, p.opts.ConnectMax)
 	for {
-		err := p.tryConnect()
+		c, err := p.tryConnect()
 		if err == nil {
+			p.install(c)
 			p.up.Store(true)
 			p.failing.Store(false)
 			p.m.KafkaConnected.Set(1)
@@ -222,13 +256,13 @@ func (p *Publisher) connect(ctx context.Context) error {
 	}
 }
 
-func (p *Publisher) tryConnect() error {
+func (p *Publisher) saramaConfig() (*sarama.Config, error) {
 	sc, err := p.opts.Kafka.Sarama(p.opts.ClientID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := kafkaclient.ApplyProducer(sc, p.opts.Producer); err != nil {
-		return err
+		return nil, err
 	}
 	if p.opts.CompressionLevel != 0 {
 		sc.Producer.CompressionLevel = p.opts.CompressionLevel
@@ -237,54 +271,216 @@ func (p *Publisher) tryConnect() error {
 	// readiness and a metric show it), and undelivered events are resent.
 	sc.Metadata.Retry.Max = 2
 	sc.Metadata.Retry.Backoff = 250 * time.Millisecond
-	client, err := sarama.NewClient(p.opts.Kafka.Brokers, sc)
-	if err != nil {
-		return fmt.Errorf("kafka client: %w", err)
-	}
-	if err := p.prepareTopic(sc); err != nil {
-		_ = client.Close()
-		return err
-	}
-	producer, err := sarama.NewAsyncProducerFromClient(client)
-	if err != nil {
-		_ = client.Close()
-		return fmt.Errorf("kafka producer: %w", err)
-	}
-	p.client, p.producer = client, producer
-	return nil
+	return sc, nil
 }
 
-// prepareTopic creates the raw topic when missing (and allowed), and warns
-// when an existing one has another partition count than configured.
-func (p *Publisher) prepareTopic(sc *sarama.Config) error {
+// connection is what one successful connect attempt built.
+type connection struct {
+	client, aloneClient sarama.Client
+	producer, alone     sarama.AsyncProducer
+	admin               sarama.ClusterAdmin
+	producerLimit       int
+	batchLimit          int
+	compressed          bool
+	topicLimit          int   // 0: unknown
+	limitErr            error // why topicLimit is unknown
+}
+
+// close releases what c holds (an attempt abandoned after it succeeded).
+func (c *connection) close() {
+	_ = c.producer.Close()
+	_ = c.alone.Close()
+	_ = c.client.Close()
+	_ = c.aloneClient.Close()
+}
+
+func (p *Publisher) tryConnect() (*connection, error) {
+	sc, err := p.saramaConfig()
+	if err != nil {
+		return nil, err
+	}
+	c := &connection{producerLimit: sc.Producer.MaxMessageBytes, compressed: sc.Producer.Compression != sarama.CompressionNone}
+	if c.topicLimit, c.limitErr, err = p.prepareTopic(sc); err != nil {
+		return nil, err
+	}
+	// Batches the broker accepts: under the topic's limit, not only ours.
+	c.batchLimit = batchLimit(c.producerLimit, c.topicLimit)
+	sc.Producer.MaxMessageBytes = c.batchLimit
+	if c.client, err = sarama.NewClient(p.opts.Kafka.Brokers, sc); err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	if c.producer, err = sarama.NewAsyncProducerFromClient(c.client); err != nil {
+		_ = c.client.Close()
+		return nil, fmt.Errorf("kafka producer: %w", err)
+	}
+	fail := func(err error) (*connection, error) {
+		_ = c.producer.Close()
+		_ = c.client.Close()
+		return nil, err
+	}
+	// Never closed: closing it would close c.client, which Run closes.
+	if c.admin, err = sarama.NewClusterAdminFromClient(c.client); err != nil {
+		return fail(fmt.Errorf("kafka admin: %w", err))
+	}
+	ac, err := p.saramaConfig()
+	if err != nil {
+		return fail(err)
+	}
+	ac.Producer.Flush.MaxMessages = 1
+	if c.aloneClient, err = sarama.NewClient(p.opts.Kafka.Brokers, ac); err != nil {
+		return fail(fmt.Errorf("kafka client (single-event batches): %w", err))
+	}
+	if c.alone, err = sarama.NewAsyncProducerFromClient(c.aloneClient); err != nil {
+		_ = c.aloneClient.Close()
+		return fail(fmt.Errorf("kafka producer (single-event batches): %w", err))
+	}
+	return c, nil
+}
+
+// install makes c the publisher's connection (before Run's goroutines start).
+func (p *Publisher) install(c *connection) {
+	p.client, p.producer, p.admin = c.client, c.producer, c.admin
+	p.aloneClient, p.alone = c.aloneClient, c.alone
+	p.producerLimit, p.batchLimit, p.compressed = c.producerLimit, c.batchLimit, c.compressed
+	p.aloneOver.Store(int64(c.batchLimit))
+	p.applyLimit(c.topicLimit, c.limitErr)
+}
+
+// prepareTopic creates the raw topic when missing (and allowed), warns
+// when an existing one has another partition count than configured, and
+// reads its max.message.bytes (limitErr says why it could not).
+func (p *Publisher) prepareTopic(sc *sarama.Config) (limit int, limitErr, err error) {
 	// An admin built from the client would close it on Close: use its own.
 	admin, err := sarama.NewClusterAdmin(p.opts.Kafka.Brokers, sc)
 	if err != nil {
-		return fmt.Errorf("kafka admin: %w", err)
+		return 0, nil, fmt.Errorf("kafka admin: %w", err)
 	}
 	defer func() { _ = admin.Close() }()
 	if !p.opts.Create {
 		n, ok, err := kafkaclient.TopicPartitions(admin, p.opts.Topic)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		if !ok {
-			return fmt.Errorf("raw topic %s does not exist and RAW_TOPIC_CREATE=false", p.opts.Topic)
+			return 0, nil, fmt.Errorf("raw topic %s does not exist and RAW_TOPIC_CREATE=false", p.opts.Topic)
 		}
 		p.checkPartitions(n)
-		return nil
+		limit, limitErr = topicMaxMessageBytes(admin, p.opts.Topic)
+		return limit, limitErr, nil
 	}
 	spec := p.opts.Spec
 	created, n, err := kafkaclient.EnsureTopic(admin, p.opts.Topic, spec)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	if created {
 		p.log.Info("created raw topic", "topic", p.opts.Topic, "partitions", spec.Partitions, "replication", spec.Replication, "retention", spec.Retention.String())
-		return nil
+		// Just created: brokers may not serve its configs yet, and the
+		// spec says what they are.
+		if v, err := strconv.Atoi(spec.Configs[maxMessageBytes]); err == nil {
+			return v, nil, nil
+		}
+	} else {
+		p.checkPartitions(n)
 	}
-	p.checkPartitions(n)
-	return nil
+	limit, limitErr = topicMaxMessageBytes(admin, p.opts.Topic)
+	return limit, limitErr, nil
+}
+
+const maxMessageBytes = "max.message.bytes"
+
+// topicMaxMessageBytes reads the effective max.message.bytes of topic (its
+// own setting or the broker default). It needs the DescribeConfigs ACL.
+func topicMaxMessageBytes(admin sarama.ClusterAdmin, topic string) (int, error) {
+	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic, ConfigNames: []string{maxMessageBytes}})
+	if err != nil {
+		return 0, fmt.Errorf("describe configs of topic %s: %w", topic, err)
+	}
+	for _, e := range entries {
+		if e.Name == maxMessageBytes {
+			v, err := strconv.Atoi(e.Value)
+			if err != nil || v <= 0 {
+				return 0, fmt.Errorf("topic %s: %s = %q", topic, maxMessageBytes, e.Value)
+			}
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("topic %s: no %s in its configs", topic, maxMessageBytes)
+}
+
+// recordBatchOverhead is what a record batch adds around its records.
+const recordBatchOverhead = 61
+
+// batchLimit is the main producer's bound on a partition's batch: the
+// ingester's limit, or under the topic's limit with room for the batch
+// header and what a codec can add to incompressible bytes (~1/256 for lz4
+// and zstd). A batch the broker still refuses is re-sent event by event.
+func batchLimit(producerLimit, topicLimit int) int {
+	if topicLimit <= 0 {
+		return producerLimit
+	}
+	return max(min(producerLimit, topicLimit-topicLimit/64-1024), 1024)
+}
+
+// applyLimit records the raw topic's max.message.bytes (from connect or a
+// refresh) and says when it changes or is below the ingester's limit.
+func (p *Publisher) applyLimit(limit int, err error) {
+	if err != nil {
+		if !p.limitUnreadable.Swap(true) {
+			p.log.Warn("cannot read the raw topic's max.message.bytes (grant DescribeConfigs on it); events are not checked against it, and a batch the broker refuses as too large is re-sent event by event",
+				"topic", p.opts.Topic, "err", err)
+		}
+		return
+	}
+	p.limitUnreadable.Store(false)
+	old := p.topicLimit.Swap(int64(limit))
+	if old == int64(limit) {
+		return
+	}
+	p.m.RawTopicMaxMessage.Set(float64(limit))
+	p.aloneOver.Store(int64(min(p.batchLimit, batchLimit(p.producerLimit, limit))))
+	attrs := []any{"topic", p.opts.Topic, maxMessageBytes, limit, "ingester_limit", p.producerLimit}
+	if old != 0 {
+		attrs = append(attrs, "was", old)
+	}
+	if limit < p.producerLimit {
+		p.log.Warn("the raw topic's max.message.bytes is below the ingester's limit: an event larger than it is dropped (reason too_large), alone; raise it with kafka-configs --alter --add-config max.message.bytes=<ingester_limit>", attrs...)
+	} else if old != 0 {
+		p.log.Info("the raw topic's max.message.bytes changed", attrs...)
+	}
+}
+
+// topicConfigLoop re-reads the raw topic's max.message.bytes: someone may
+// change it while we run.
+func (p *Publisher) topicConfigLoop(ctx context.Context) {
+	every := p.opts.TopicConfigRefresh
+	if every <= 0 {
+		every = p.client.Config().Metadata.RefreshFrequency
+	}
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		type result struct {
+			limit int
+			err   error
+		}
+		res := make(chan result, 1)
+		go func() { l, err := topicMaxMessageBytes(p.admin, p.opts.Topic); res <- result{l, err} }()
+		select {
+		case <-ctx.Done():
+			return // sarama requests cannot be cancelled; the result is dropped
+		case r := <-res:
+			p.applyLimit(r.limit, r.err)
+		}
+	}
 }
 
 func (p *Publisher) checkPartitions(n int32) {
@@ -317,8 +513,17 @@ func (p *Publisher) sendLoop(ctx context.Context, q *queue.Queue[Event]) error {
 			env := p.envelope(&batch[i])
 			batch[i] = Event{}
 			p.ledger.add()
+			in := p.producer.Input()
+			// Cheap test first: headers and key are far below 4 KiB.
+			if int64(len(env.raw)) > p.aloneOver.Load()-4096 {
+				var fits bool
+				if in, fits = p.route(env); !fits {
+					p.drop(env, metrics.ReasonTooLarge, fmt.Errorf("%d bytes do not fit the raw topic's %s (%d, uncompressed)", env.msg.ByteSize(2), maxMessageBytes, p.topicLimit.Load()))
+					continue
+				}
+			}
 			select {
-			case p.producer.Input() <- &env.msg:
+			case in <- &env.msg:
 			case <-ctx.Done():
 				if p.ledger.resolve() {
 					<-p.sem
@@ -328,6 +533,37 @@ func (p *Publisher) sendLoop(ctx context.Context, q *queue.Queue[Event]) error {
 				return ctx.Err()
 			}
 		}
+	}
+}
+
+// route picks the producer of an event near the size limits: alone, when
+// it may not fit a batch. fits is false when it cannot be written at all:
+// uncompressed and over the topic's limit (a codec may shrink it otherwise,
+// so then the broker decides).
+func (p *Publisher) route(env *envelope) (in chan<- *sarama.ProducerMessage, fits bool) {
+	size := env.msg.ByteSize(2)
+	if int64(size) <= p.aloneOver.Load() {
+		return p.producer.Input(), true
+	}
+	if limit := p.topicLimit.Load(); !p.compressed && limit > 0 && int64(size+recordBatchOverhead) > limit {
+		return nil, false
+	}
+	env.alone = true
+	p.m.SentAlone.Inc()
+	return p.alone.Input(), true
+}
+
+// drop resolves env as not delivered, counted under reason and logged
+// (rate-limited) with its id.
+func (p *Publisher) drop(env *envelope, reason string, err error) {
+	if !p.ledger.resolve() {
+		return // sealed: already counted as undelivered
+	}
+	<-p.sem
+	p.m.Dropped(reason).Inc()
+	if ok, suppressed := p.logLimit.allow(); ok {
+		p.log.Error("event not delivered", "id", env.key.String(), "type", string(env.hdrs[0].Value),
+			"bytes", len(env.raw), "reason", reason, "err", err, "suppressed_before", suppressed)
 	}
 }
 
@@ -352,8 +588,8 @@ func (p *Publisher) waitResolved(ctx context.Context) {
 	}
 }
 
-func (p *Publisher) handleSuccesses() {
-	for msg := range p.producer.Successes() {
+func (p *Publisher) handleSuccesses(producer sarama.AsyncProducer) {
+	for msg := range producer.Successes() {
 		env := msg.Metadata.(*envelope)
 		if !p.ledger.resolve() {
 			continue // sealed: already counted as undelivered
@@ -371,10 +607,21 @@ func (p *Publisher) handleSuccesses() {
 	}
 }
 
-func (p *Publisher) handleErrors() {
-	for perr := range p.producer.Errors() {
+// handleErrors resolves the failures of producer (alone: the producer of
+// single-event batches).
+func (p *Publisher) handleErrors(producer sarama.AsyncProducer, alone bool) {
+	for perr := range producer.Errors() {
 		env := perr.Msg.Metadata.(*envelope)
 		reason, retriable := classify(perr.Err)
+		if reason == metrics.ReasonTooLarge && !alone {
+			// Maybe only a batch-mate is too large (the broker refuses the
+			// whole batch), or only the batch limit is exceeded: alone, it
+			// may fit.
+			env.alone = true
+			p.m.SentAlone.Inc()
+			p.resend(env)
+			continue
+		}
 		if retriable && p.opts.GiveUpAfter > 0 {
 			now := time.Now().UnixNano()
 			if env.firstFail == 0 {
@@ -390,20 +637,10 @@ func (p *Publisher) handleErrors() {
 				p.updateConnected()
 				p.log.Warn("kafka deliveries failing, will resend", "err", perr.Err, "id", env.key.String())
 			}
-			p.retryMu.Lock()
-			p.retryList = append(p.retryList, env)
-			p.retryMu.Unlock()
-			select {
-			case p.retryKick <- struct{}{}:
-			default:
-			}
+			p.m.PublishRetries.Inc()
+			p.resend(env)
 			continue
 		}
-		if !p.ledger.resolve() {
-			continue
-		}
-		<-p.sem
-		p.m.Dropped(reason).Inc()
 		// An ACL refusing our writes drops every event: not ready (until a
 		// delivery succeeds), and one line that says what to fix.
 		if notAuthorized(perr.Err) && !p.failing.Swap(true) {
@@ -412,10 +649,19 @@ func (p *Publisher) handleErrors() {
 			p.log.Error("kafka refuses our writes: every event is dropped (reason kafka) until an ACL allows this principal to write the topic",
 				"topic", p.opts.Topic, "err", perr.Err)
 		}
-		if ok, suppressed := p.logLimit.allow(); ok {
-			p.log.Error("event not delivered", "id", env.key.String(), "type", string(env.hdrs[0].Value),
-				"bytes", len(env.raw), "reason", reason, "err", perr.Err, "suppressed_before", suppressed)
-		}
+		p.drop(env, reason, perr.Err)
+	}
+}
+
+// resend hands env to retryLoop (errors goroutines: they must not block on
+// a producer's input, which waits for them to drain).
+func (p *Publisher) resend(env *envelope) {
+	p.retryMu.Lock()
+	p.retryList = append(p.retryList, env)
+	p.retryMu.Unlock()
+	select {
+	case p.retryKick <- struct{}{}:
+	default:
 	}
 }
 
@@ -440,9 +686,12 @@ func (p *Publisher) retryLoop(ctx context.Context) {
 		p.retryList = nil
 		p.retryMu.Unlock()
 		for i, env := range list {
-			p.m.PublishRetries.Inc()
+			in := p.producer.Input()
+			if env.alone {
+				in = p.alone.Input()
+			}
 			select {
-			case p.producer.Input() <- &env.msg:
+			case in <- &env.msg:
 			case <-ctx.Done():
 				// Unsent: still unresolved, so the ledger counts them.
 				p.retryMu.Lock()
@@ -501,7 +750,8 @@ func classify(err error) (reason string, retriable bool) {
 	var ce sarama.ConfigurationError
 	var pe sarama.PacketEncodingError
 	switch {
-	case errors.Is(err, sarama.ErrMessageSizeTooLarge), errors.Is(err, sarama.ErrInvalidMessageSize):
+	case errors.Is(err, sarama.ErrMessageSizeTooLarge), errors.Is(err, sarama.ErrMessageSetSizeTooLarge),
+		errors.Is(err, sarama.ErrInvalidMessageSize):
 		return metrics.ReasonTooLarge, false
 	case errors.As(err, &ce) && strings.Contains(string(ce), "MaxMessageBytes"):
 		return metrics.ReasonTooLarge, false
@@ -535,6 +785,9 @@ type envelope struct {
 	raw       []byte
 	ingestNS  int64
 	firstFail int64 // unix ns of the first retriable failure (errors goroutine only)
+	// alone: sent by the single-event producer (set before it is handed
+	// to a producer, read when it comes back or is resent).
+	alone bool
 }
 
 // keyEncoder and valueEncoder let the envelope be the message's key and
