@@ -13,8 +13,11 @@
 // timeouts) is sent again after a shared backoff, for as long as
 // PUBLISH_GIVE_UP_AFTER allows (default: forever), so a broker restart loses
 // nothing; resending can duplicate an event whose ack was lost, which the
-// fanout's dedup removes (same key). A non-retriable error (too large,
-// authorization, invalid record) drops the event at once, logged with its id.
+// fanout's dedup removes (same key). An authorization error (an ACL missing,
+// often briefly during a rollout) is handled like an unreachable broker:
+// events are held and resent, /readyz is false, one log line says what to
+// fix. A non-retriable error (too large, invalid record) drops the event at
+// once, logged with its id.
 //
 // Size: the raw topic's max.message.bytes is read at connect and every
 // TopicConfigRefresh (a topic someone else created may have Kafka's 1 MB
@@ -129,6 +132,10 @@ type Publisher struct {
 	retryMu   sync.Mutex
 	retryList []*envelope
 	retryKick chan struct{}
+
+	// authFailing: the latest failures were authorization refusals (said
+	// once per episode; cleared with failing by the next ack).
+	authFailing atomic.Bool
 
 	logLimit logLimiter
 
@@ -599,8 +606,8 @@ func (p *Publisher) handleSuccesses(producer sarama.AsyncProducer) {
 		p.lastOK.Store(now)
 		p.m.Published.Inc()
 		p.m.PublishLatency.Observe(float64(now-env.ingestNS) / 1e9)
-		if p.failing.Load() {
-			p.failing.Store(false)
+		if p.failing.Load() && p.failing.Swap(false) {
+			p.authFailing.Store(false)
 			p.updateConnected()
 			p.log.Info("kafka deliveries succeed again")
 		}
@@ -631,8 +638,18 @@ func (p *Publisher) handleErrors(producer sarama.AsyncProducer, alone bool) {
 			}
 		}
 		if retriable {
-			if !p.failing.Load() {
-				p.failing.Store(true)
+			if notAuthorized(perr.Err) {
+				// An ACL refusing our writes: not ready (until a delivery
+				// succeeds), and one line per episode that says what to fix.
+				p.m.KafkaAuthErrors.Inc()
+				if !p.authFailing.Swap(true) {
+					p.failing.Store(true)
+					p.setState(fmt.Errorf("not authorized to write topic %s: %w", p.opts.Topic, perr.Err))
+					p.updateConnected()
+					p.log.Error("kafka refuses our writes: events are held and resent, none dropped, until an ACL allows this principal to write the topic (meanwhile the queue fills and QUEUE_POLICY decides)",
+						"topic", p.opts.Topic, "err", perr.Err, "id", env.key.String())
+				}
+			} else if !p.failing.Swap(true) {
 				p.setState(fmt.Errorf("delivery failing: %w", perr.Err))
 				p.updateConnected()
 				p.log.Warn("kafka deliveries failing, will resend", "err", perr.Err, "id", env.key.String())
@@ -640,14 +657,6 @@ func (p *Publisher) handleErrors(producer sarama.AsyncProducer, alone bool) {
 			p.m.PublishRetries.Inc()
 			p.resend(env)
 			continue
-		}
-		// An ACL refusing our writes drops every event: not ready (until a
-		// delivery succeeds), and one line that says what to fix.
-		if notAuthorized(perr.Err) && !p.failing.Swap(true) {
-			p.setState(fmt.Errorf("not authorized to write topic %s: %w", p.opts.Topic, perr.Err))
-			p.updateConnected()
-			p.log.Error("kafka refuses our writes: every event is dropped (reason kafka) until an ACL allows this principal to write the topic",
-				"topic", p.opts.Topic, "err", perr.Err)
 		}
 		p.drop(env, reason, perr.Err)
 	}
@@ -746,6 +755,8 @@ func (p *Publisher) updateConnected() {
 }
 
 // classify tells whether resending can help and, if not, the drop reason.
+// Authorization errors are retriable: an ACL fixed a minute later must
+// find every event still there.
 func classify(err error) (reason string, retriable bool) {
 	var ce sarama.ConfigurationError
 	var pe sarama.PacketEncodingError
@@ -761,8 +772,6 @@ func classify(err error) (reason string, retriable bool) {
 		errors.Is(err, sarama.ErrInvalidMessage),
 		errors.Is(err, sarama.ErrInvalidRecord),
 		errors.Is(err, sarama.ErrInvalidTopic),
-		errors.Is(err, sarama.ErrTopicAuthorizationFailed),
-		errors.Is(err, sarama.ErrClusterAuthorizationFailed),
 		errors.Is(err, sarama.ErrUnsupportedForMessageFormat),
 		errors.Is(err, sarama.ErrInvalidRequiredAcks):
 		return metrics.ReasonKafka, false

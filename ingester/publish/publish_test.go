@@ -26,7 +26,9 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", sarama.ErrUnknownTopicOrPartition), metrics.ReasonKafka, true},
 		{sarama.ErrMessageSizeTooLarge, metrics.ReasonTooLarge, false},
 		{sarama.ConfigurationError("Attempt to produce message larger than configured Producer.MaxMessageBytes: 11 > 10"), metrics.ReasonTooLarge, false},
-		{sarama.ErrTopicAuthorizationFailed, metrics.ReasonKafka, false},
+		// Held and resent: an ACL may be fixed a minute later.
+		{sarama.ErrTopicAuthorizationFailed, metrics.ReasonKafka, true},
+		{sarama.ErrClusterAuthorizationFailed, metrics.ReasonKafka, true},
 		{sarama.ErrInvalidRecord, metrics.ReasonKafka, false},
 		{sarama.ErrShuttingDown, metrics.ReasonShutdown, false},
 	} {
