@@ -188,7 +188,10 @@ func (p *Publisher) setState(err error) {
 // Run connects (retrying with backoff until ctx ends), then sends what q
 // yields until q is closed and empty and every event is resolved, or until
 // ctx ends. Either way, before it returns every event it took from q is
-// counted as published or dropped. Cancel ctx to cut shutdown short.
+// counted as published or dropped. Cancel ctx to cut shutdown short: Run
+// then returns within about CloseTimeout, whatever the brokers do (sarama's
+// requests cannot be cancelled, so nothing here waits on one after ctx
+// ends).
 func (p *Publisher) Run(ctx context.Context, q *queue.Queue[Event]) error {
 	if err := p.connect(ctx); err != nil {
 		return nil // ctx ended while connecting; nothing was taken from q
@@ -216,30 +219,81 @@ func (p *Publisher) Run(ctx context.Context, q *queue.Queue[Event]) error {
 	stopSending()
 	wg.Wait()
 	// Nothing of ours sends to Input any more: the producers may close.
+	// One deadline for their last acks and for closing the clients (a
+	// broker that does not answer holds both).
 	p.producer.AsyncClose()
 	p.alone.AsyncClose()
-	done := make(chan struct{})
-	go func() { acks.Wait(); close(done) }()
-	t := time.NewTimer(p.opts.CloseTimeout)
-	select {
-	case <-done:
-	case <-t.C:
+	deadline := time.NewTimer(p.opts.CloseTimeout)
+	defer deadline.Stop()
+	if !waitUntil(deadline.C, acks.Wait) {
 		p.log.Warn("kafka producer did not finish closing in time", "timeout", p.opts.CloseTimeout.String())
 	}
-	t.Stop()
-	if n := p.ledger.seal(); n > 0 {
+	p.Abandon()
+	if !waitUntil(deadline.C, func() { _ = p.client.Close(); _ = p.aloneClient.Close() }) {
+		p.log.Warn("kafka connections not closed in time; leaving them", "timeout", p.opts.CloseTimeout.String())
+	}
+	return nil
+}
+
+// waitUntil runs f and waits for it to return or for deadline, whichever
+// comes first; it tells whether f returned. (f keeps running otherwise.)
+func waitUntil(deadline <-chan time.Time, f func()) bool {
+	done := make(chan struct{})
+	go func() { f(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-deadline:
+		return false
+	}
+}
+
+// Abandon counts every event still with the producer as undelivered
+// (reason shutdown) and makes later acks of them no-ops, so the books
+// balance now. For a shutdown that cannot wait for Run any longer; Run
+// calls it too (the second call counts nothing). It reports the count.
+func (p *Publisher) Abandon() int64 {
+	n, first := p.ledger.seal()
+	if first {
+		p.up.Store(false)
+		p.m.KafkaConnected.Set(0)
+	}
+	if n > 0 {
 		p.m.Dropped(metrics.ReasonShutdown).Add(float64(n))
 		p.log.Error("events not delivered at shutdown", "count", n, "reason", metrics.ReasonShutdown)
 	}
-	p.up.Store(false)
-	p.m.KafkaConnected.Set(0)
-	return nil
+	return n
 }
 
 func (p *Publisher) connect(ctx context.Context) error {
 	bo := backoff.New(p.opts.ConnectMin, p.opts.ConnectMax)
 	for {
-		c, err := p.tryConnect()
+		// An attempt against a broker that accepts connections but does
+		// not answer lasts sarama's timeouts (30 s a request): do not hold
+		// shutdown for it.
+		type attempt struct {
+			c   *connection
+			err error
+		}
+		res := make(chan attempt, 1)
+		go func() { c, err := p.tryConnect(); res <- attempt{c, err} }()
+		var c *connection
+		var err error
+		select {
+		case <-ctx.Done():
+			go func() {
+				if a := <-res; a.err == nil {
+					a.c.close()
+				}
+			}()
+			return ctx.Err()
+		case a := <-res:
+			c, err = a.c, a.err
+		}
+		if err == nil && ctx.Err() != nil {
+			go c.close()
+			return ctx.Err()
+		}
 		if err == nil {
 			p.install(c)
 			p.up.Store(true)
@@ -502,6 +556,10 @@ const popBatch = 256
 func (p *Publisher) sendLoop(ctx context.Context, q *queue.Queue[Event]) error {
 	batch := make([]Event, 0, popBatch)
 	for {
+		// PopBatch takes what is queued even after ctx ended.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		var err error
 		batch, err = q.PopBatch(ctx, batch[:0], popBatch)
 		if err != nil {
@@ -519,7 +577,12 @@ func (p *Publisher) sendLoop(ctx context.Context, q *queue.Queue[Event]) error {
 			}
 			env := p.envelope(&batch[i])
 			batch[i] = Event{}
-			p.ledger.add()
+			if !p.ledger.add() {
+				// Abandoned: the books are closed, count it here.
+				<-p.sem
+				p.dropUnsent(batch[i:])
+				return errAbandoned
+			}
 			in := p.producer.Input()
 			// Cheap test first: headers and key are far below 4 KiB.
 			if int64(len(env.raw)) > p.aloneOver.Load()-4096 {
@@ -573,6 +636,8 @@ func (p *Publisher) drop(env *envelope, reason string, err error) {
 			"bytes", len(env.raw), "reason", reason, "err", err, "suppressed_before", suppressed)
 	}
 }
+
+var errAbandoned = errors.New("publisher abandoned at shutdown")
 
 func (p *Publisher) dropUnsent(evs []Event) {
 	if len(evs) == 0 {
@@ -732,7 +797,14 @@ func (p *Publisher) probeLoop(ctx context.Context) {
 			}
 			continue
 		}
-		err := p.client.RefreshMetadata(p.opts.Topic)
+		res := make(chan error, 1)
+		go func() { res <- p.client.RefreshMetadata(p.opts.Topic) }()
+		var err error
+		select {
+		case <-ctx.Done():
+			return // a hung broker holds the request for sarama's timeouts
+		case err = <-res:
+		}
 		if err != nil {
 			if !p.probeFail.Swap(true) {
 				p.setState(fmt.Errorf("brokers unreachable: %w", err))
@@ -855,7 +927,18 @@ type ledger struct{ v atomic.Int64 }
 
 const sealedBit = int64(1) << 62
 
-func (l *ledger) add() { l.v.Add(1) }
+// add counts one more event, unless sealed (false: the caller counts it).
+func (l *ledger) add() bool {
+	for {
+		v := l.v.Load()
+		if v&sealedBit != 0 {
+			return false
+		}
+		if l.v.CompareAndSwap(v, v+1) {
+			return true
+		}
+	}
+}
 
 func (l *ledger) resolve() bool {
 	for {
@@ -871,8 +954,15 @@ func (l *ledger) resolve() bool {
 
 func (l *ledger) count() int64 { return l.v.Load() &^ sealedBit }
 
-// seal returns the number of unresolved events and stops resolve.
-func (l *ledger) seal() int64 { return l.v.Or(sealedBit) &^ sealedBit }
+// seal stops add and resolve and returns the number of unresolved events;
+// first is false (and n 0) if it was sealed already.
+func (l *ledger) seal() (n int64, first bool) {
+	old := l.v.Or(sealedBit)
+	if old&sealedBit != 0 {
+		return 0, false
+	}
+	return old, true
+}
 
 // logLimiter lets through a few log lines per second: a broker refusing
 // every event must not turn into a log line per event. The counters say

@@ -62,8 +62,17 @@ func TestLedgerCountsEachEventOnce(t *testing.T) {
 		}()
 	}
 	close(start)
-	sealed := l.seal()
+	sealed, first := l.seal()
 	resolved.Wait()
+	if !first {
+		t.Fatal("first seal says it was sealed already")
+	}
+	if n, again := l.seal(); n != 0 || again {
+		t.Fatalf("second seal = %d, %v: an abandoned publisher's Run would count its events twice", n, again)
+	}
+	if l.add() {
+		t.Fatal("add succeeded after seal")
+	}
 	total := int64(counts[0] + counts[1] + counts[2] + counts[3])
 	if total+sealed != n {
 		t.Fatalf("resolved %d + sealed %d != %d", total, sealed, n)
