@@ -223,21 +223,22 @@ func (p *Publisher) Run(ctx context.Context, q *queue.Queue[Event]) error {
 	// broker that does not answer holds both).
 	p.producer.AsyncClose()
 	p.alone.AsyncClose()
-	deadline := time.NewTimer(p.opts.CloseTimeout)
-	defer deadline.Stop()
-	if !waitUntil(deadline.C, acks.Wait) {
+	closing, stopClosing := context.WithTimeout(context.Background(), p.opts.CloseTimeout)
+	defer stopClosing()
+	if !waitUntil(closing.Done(), acks.Wait) {
 		p.log.Warn("kafka producer did not finish closing in time", "timeout", p.opts.CloseTimeout.String())
 	}
 	p.Abandon()
-	if !waitUntil(deadline.C, func() { _ = p.client.Close(); _ = p.aloneClient.Close() }) {
+	if !waitUntil(closing.Done(), func() { _ = p.client.Close(); _ = p.aloneClient.Close() }) {
 		p.log.Warn("kafka connections not closed in time; leaving them", "timeout", p.opts.CloseTimeout.String())
 	}
 	return nil
 }
 
-// waitUntil runs f and waits for it to return or for deadline, whichever
-// comes first; it tells whether f returned. (f keeps running otherwise.)
-func waitUntil(deadline <-chan time.Time, f func()) bool {
+// waitUntil runs f and waits for it to return or for deadline to close,
+// whichever comes first; it tells whether f returned. (f keeps running
+// otherwise.)
+func waitUntil(deadline <-chan struct{}, f func()) bool {
 	done := make(chan struct{})
 	go func() { f(); close(done) }()
 	select {

@@ -106,3 +106,20 @@ func TestEnvelopeEncodesWithoutCopies(t *testing.T) {
 		t.Errorf("envelope allocates %v times, want 1", got)
 	}
 }
+
+// Run waits for the producers' acks and then for the clients to close under
+// one deadline: once it has passed, every later wait returns at once too.
+func TestWaitUntilSharesOneDeadline(t *testing.T) {
+	deadline := make(chan struct{})
+	close(deadline)
+	block := make(chan struct{})
+	defer close(block)
+	for i := range 2 {
+		if waitUntil(deadline, func() { <-block }) {
+			t.Fatalf("wait %d: reported done for a call still running", i)
+		}
+	}
+	if !waitUntil(make(chan struct{}), func() {}) {
+		t.Fatal("a call that returned is reported as not done")
+	}
+}
