@@ -29,8 +29,8 @@
 # fanout and consumer are created at format time (kafka-storage format --add-scram),
 # with random passwords kept in files. StandardAuthorizer with
 # allow.everyone.if.no.acl.found=false; ACLs (kafka-acls, once, at first start):
-#   ingester  Write, Describe (and Create, unless KAFKA_ACL_INGESTER_CREATE=false) on the
-#             raw topic; IdempotentWrite on the cluster.
+#   ingester  Write, Describe, DescribeConfigs (and Create, unless
+#             KAFKA_ACL_INGESTER_CREATE=false) on the raw topic; IdempotentWrite on the cluster.
 #   fanout    Read, Describe on the raw topic and its group; Read, Write, Describe,
 #             Create, DescribeConfigs on <group>-table; Write, Describe, Create on topics
 #             prefixed with the output prefix (outputs, DLQ); DescribeConfigs on the DLQ;
@@ -491,13 +491,13 @@ apply_acls() {
 	t0=$(date +%s)
 	: >"$SEC_DIR/acls.log"
 	local -a pids=()
+	# DescribeConfigs: the ingester reads the raw topic's max.message.bytes.
+	local -a ingester_ops=(--operation Write --operation Describe --operation DescribeConfigs)
 	if [[ $ACL_INGESTER_CREATE == true ]]; then
-		# --producer: Write, Describe, Create on the topic; --idempotent: IdempotentWrite.
-		acl --allow-principal User:ingester --producer --idempotent --topic "$ACL_RAW_TOPIC" &
-	else
-		acl --allow-principal User:ingester --operation Write --operation Describe --topic "$ACL_RAW_TOPIC" &&
-			acl --allow-principal User:ingester --operation IdempotentWrite --cluster &
+		ingester_ops+=(--operation Create)
 	fi
+	acl --allow-principal User:ingester "${ingester_ops[@]}" --topic "$ACL_RAW_TOPIC" &&
+		acl --allow-principal User:ingester --operation IdempotentWrite --cluster &
 	pids+=($!)
 	acl --allow-principal User:fanout --operation Read --operation Describe \
 		--topic "$ACL_RAW_TOPIC" --group "$ACL_FANOUT_GROUP"

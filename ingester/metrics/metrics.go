@@ -51,6 +51,9 @@ type Metrics struct {
 	KafkaConnectErrors prometheus.Counter
 	PublishRetries     prometheus.Counter
 	PublishLatency     prometheus.Histogram
+	SentAlone          prometheus.Counter
+	RawTopicMaxMessage prometheus.Gauge
+	KafkaAuthErrors    prometheus.Counter
 }
 
 // New registers the metrics on reg.
@@ -111,6 +114,18 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from receiving an event to Kafka's acknowledgement.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}),
+		SentAlone: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ingester_publish_sent_alone_total",
+			Help: "Events sent in a batch of their own: near or over the raw topic's max.message.bytes, or in a batch the broker refused as too large (so only an oversized event is dropped, never its batch-mates).",
+		}),
+		KafkaAuthErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ingester_kafka_authorization_errors_total",
+			Help: "Deliveries the broker refused for authorization (a missing ACL); the events are held and sent again, as for an unreachable broker.",
+		}),
+		RawTopicMaxMessage: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ingester_raw_topic_max_message_bytes",
+			Help: "The raw topic's max.message.bytes as last read from the broker (0: not readable, e.g. no DescribeConfigs ACL).",
+		}),
 	}
 	for _, t := range append(eventtype.All(), eventtype.Unknown) {
 		m.received[t] = receivedVec.WithLabelValues(t)
@@ -120,7 +135,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(receivedVec, droppedVec, m.Published, m.Undecodable, m.ReceivedByte,
 		m.TetragonConnected, m.TetragonReconnects, m.TetragonBackoff, m.TetragonStreamErrs,
-		m.KafkaConnected, m.KafkaConnectErrors, m.PublishRetries, m.PublishLatency)
+		m.KafkaConnected, m.KafkaConnectErrors, m.PublishRetries, m.PublishLatency, m.SentAlone, m.RawTopicMaxMessage, m.KafkaAuthErrors)
 	return m
 }
 

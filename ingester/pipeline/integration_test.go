@@ -339,19 +339,25 @@ func TestTetragonRestart(t *testing.T) {
 	}
 }
 
-// SIGTERM under load: every event received before it is in Kafka or
-// counted as undelivered.
+// SIGTERM under load with Kafka healthy: the queue is flushed, not dropped.
+// Every event received before the signal is in Kafka; nothing is counted as
+// undelivered (block policy: no queue-full drops either, so any drop at all
+// is shutdown failing to flush).
 func TestShutdownUnderLoadAccountsForEveryEvent(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	s := startSim(t, sim.Config{})
 	topic := kafkatest.TopicName(t)
-	r := start(t, s, brokers, topic, map[string]string{"QUEUE_SIZE": "50000"})
-	waitFor(t, "load", 60*time.Second, func() bool { return r.received() > 30000 })
+	r := start(t, s, brokers, topic, map[string]string{"QUEUE_SIZE": "50000", "QUEUE_POLICY": "block"})
+	// A backlog at the signal, or a shutdown that drops the queue would pass.
+	waitFor(t, "load and a backlog", 60*time.Second, func() bool { return r.received() > 30000 && r.p.q.Len() >= 1000 })
 	r.shutdown(t)
 	rec, pub, drop := r.received(), r.published(), r.droppedTotal()
 	t.Logf("received %v published %v dropped %v", rec, pub, r.dropped())
 	if rec != pub+drop {
 		t.Fatalf("received %v != published %v + dropped %v", rec, pub, drop)
+	}
+	if drop != 0 {
+		t.Fatalf("dropped %v with Kafka healthy and SHUTDOWN_TIMEOUT=10s: the queue was not flushed", r.dropped())
 	}
 	msgs := kafkatest.ConsumeAll(t, brokers, topic, int(pub), 30*time.Second)
 	if float64(len(msgs)) != pub {

@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,6 +93,13 @@ func closeGrace(total time.Duration) time.Duration {
 	return min(5*time.Second, total/4)
 }
 
+// reportMargin is the end of SHUTDOWN_TIMEOUT kept for counting what is
+// left and logging the books, so they are written before the pod's grace
+// period (which SHUTDOWN_TIMEOUT stays under) ends in SIGKILL.
+func reportMargin(total time.Duration) time.Duration {
+	return min(time.Second, total/10)
+}
+
 // TetragonReady is nil while the GetEvents stream is open.
 func (p *Pipeline) TetragonReady() error {
 	if !p.recv.Connected() {
@@ -109,6 +117,10 @@ func (p *Pipeline) KafkaReady() error { return p.pub.Healthy() }
 // (ingester_events_dropped_total{reason="shutdown"}).
 func (p *Pipeline) Run(ctx context.Context) error {
 	defer p.recv.Close()
+	// SHUTDOWN_TIMEOUT counts from the signal, however long receiving
+	// takes to stop.
+	var signalled atomic.Int64
+	defer context.AfterFunc(ctx, func() { signalled.Store(time.Now().UnixNano()) })()
 	pubCtx, stopPub := context.WithCancel(context.Background())
 	defer stopPub()
 	pubDone := make(chan struct{})
@@ -122,11 +134,27 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	err := p.recv.Run(ctx, func(raw []byte) { p.onEvent(ctx, raw) })
 
 	start := time.Now()
+	if ns := signalled.Load(); ns != 0 {
+		start = time.Unix(0, ns)
+	}
 	p.q.Close()
 	queued := p.q.Len()
 	p.log.Info("stopped receiving; flushing", "queued", queued, "inflight", p.pub.Inflight(), "timeout", p.cfg.ShutdownTimeout.String())
-	cut := time.AfterFunc(p.cfg.ShutdownTimeout-closeGrace(p.cfg.ShutdownTimeout), stopPub)
-	<-pubDone
+	total := p.cfg.ShutdownTimeout
+	// Sending stops in time for the producer's last acks (closeGrace), and
+	// the publisher gets until the report margin's middle: it returns by
+	// then unless something it cannot interrupt holds it; then its events
+	// are counted without it.
+	cut := time.AfterFunc(time.Until(start.Add(total-closeGrace(total)-reportMargin(total))), stopPub)
+	backstop := time.NewTimer(time.Until(start.Add(total - reportMargin(total)/2)))
+	select {
+	case <-pubDone:
+	case <-backstop.C:
+		stopPub()
+		p.log.Error("publisher did not stop in time; counting its events without it", "unresolved", p.pub.Inflight())
+		p.pub.Abandon()
+	}
+	backstop.Stop()
 	cut.Stop()
 	// Left in the queue: the producer never connected or ran out of time.
 	if left := p.q.Drain(); len(left) > 0 {

@@ -3,6 +3,7 @@ package publish
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"hash/fnv"
 	"io"
 	"log/slog"
@@ -227,4 +228,192 @@ func (l *logBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// bigEvent is an event of size incompressible bytes (the publisher does not
+// parse Raw): no codec shrinks it under a 1 MB limit.
+func bigEvent(t *testing.T, size int) Event {
+	t.Helper()
+	raw := make([]byte, size)
+	if _, err := crand.Read(raw); err != nil {
+		t.Fatal(err)
+	}
+	var id eventid.ID
+	copy(id[:], strings.Repeat("b1", eventid.Len/2))
+	return Event{Raw: raw, ID: id, Type: "process_exec", Node: "node-big", IngestNS: time.Now().UnixNano()}
+}
+
+// sendAround queues 5 small events, big, 5 small, back to back, closes the
+// queue and runs p until every event is resolved. It returns the small ones.
+func sendAround(t *testing.T, p *Publisher, q *queue.Queue[Event], big Event) []Event {
+	t.Helper()
+	var small []Event
+	for i := range 10 {
+		if i == 5 {
+			if _, _, err := q.Push(context.Background(), big); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ev := testEvent(i, 40)
+		small = append(small, ev)
+		if _, _, err := q.Push(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.Close()
+	return small
+}
+
+func checkOnlyBigDropped(t *testing.T, brokers []string, topic string, m *metrics.Metrics, small []Event, big Event, log *logBuffer) {
+	t.Helper()
+	if pub, tl, all := metrics.Value(m.Published), metrics.Value(m.Dropped(metrics.ReasonTooLarge)), dropsTotal(m); pub != 10 || tl != 1 || all != 1 {
+		t.Fatalf("published %v, too_large %v, all drops %v; want 10 published and only the big event dropped (too_large)\n%s", pub, tl, all, log.String())
+	}
+	if !strings.Contains(log.String(), "id="+big.ID.String()) {
+		t.Fatalf("the dropped event's id %s is not in the log:\n%s", big.ID, log.String())
+	}
+	msgs := kafkatest.ConsumeAll(t, brokers, topic, 10, 30*time.Second)
+	got := map[string]bool{}
+	for _, msg := range msgs {
+		got[string(msg.Key)] = true
+	}
+	for _, ev := range small {
+		if !got[ev.ID.String()] {
+			t.Fatalf("small event %s not on the topic (%d messages)", ev.ID, len(msgs))
+		}
+	}
+}
+
+func dropsTotal(m *metrics.Metrics) float64 {
+	var n float64
+	for _, r := range metrics.Reasons {
+		n += metrics.Value(m.Dropped(r))
+	}
+	return n
+}
+
+// A raw topic someone else created with Kafka's default 1 MB
+// max.message.bytes (RAW_TOPIC_CREATE=false): the publisher reads the limit,
+// warns that it is below its own, and a 2 MB incompressible event sent
+// between small ones is dropped alone (too_large, logged with its id); its
+// neighbours are delivered.
+func TestOversizedEventDropsAlone(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.TopicName(t)
+	deleteAtCleanup(t, brokers, topic)
+	// One partition: every event shares a batch with the big one.
+	kafkatest.CreateNamedTopic(t, brokers, topic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1})
+	if got := kafkatest.TopicConfigs(t, brokers, topic)["max.message.bytes"]; got != "1048588" {
+		t.Fatalf("broker default max.message.bytes = %s, this test assumes Kafka's 1048588", got)
+	}
+	log := &logBuffer{}
+	o := testOptions(brokers, topic, 1)
+	o.Create = false
+	// A linger long enough that the queued events meet in one batch.
+	o.Producer.Linger = 200 * time.Millisecond
+	m := metrics.New(prometheus.NewRegistry())
+	p := New(o, m, slog.New(slog.NewTextHandler(log, nil)))
+	q := queue.New[Event](100, queue.Block)
+	big := bigEvent(t, 2<<20)
+	small := sendAround(t, p, q, big)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := p.Run(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "max.message.bytes=1048588") || !strings.Contains(log.String(), "below the ingester's limit") {
+		t.Fatalf("no warning about the raw topic's max.message.bytes:\n%s", log.String())
+	}
+	checkOnlyBigDropped(t, brokers, topic, m, small, big, log)
+}
+
+// The raw topic's limit lowered while the publisher runs (it has not read
+// the new value yet): the broker refuses the whole batch holding the big
+// event with MESSAGE_TOO_LARGE; its records are re-sent one by one, so only
+// the big one is dropped.
+func TestBatchRefusedAsTooLargeIsResentSingly(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.TopicName(t)
+	deleteAtCleanup(t, brokers, topic)
+	log := &logBuffer{}
+	o := testOptions(brokers, topic, 1)
+	o.Producer.Linger = 200 * time.Millisecond
+	o.TopicConfigRefresh = time.Hour
+	m := metrics.New(prometheus.NewRegistry())
+	p := New(o, m, slog.New(slog.NewTextHandler(log, nil)))
+	q := queue.New[Event](100, queue.Block)
+	done := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	go func() { done <- p.Run(ctx, q) }()
+	waitHealthy(t, p)
+
+	admin := kafkatest.Admin(t, brokers)
+	limit := "1048576"
+	if err := admin.AlterConfig(sarama.TopicResource, topic, map[string]*string{"max.message.bytes": &limit}, false); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for kafkatest.TopicConfigs(t, brokers, topic)["max.message.bytes"] != limit {
+		if time.Now().After(deadline) {
+			t.Fatal("the broker did not apply max.message.bytes")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	big := bigEvent(t, 2<<20)
+	small := sendAround(t, p, q, big)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if metrics.Value(m.SentAlone) < 6 {
+		t.Fatalf("sent alone %v, want the 6 records of the refused batch", metrics.Value(m.SentAlone))
+	}
+	checkOnlyBigDropped(t, brokers, topic, m, small, big, log)
+}
+
+func waitHealthy(t *testing.T, p *Publisher) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for p.Healthy() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("publisher not healthy: %v", p.Healthy())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The raw topic's limit is read again while the publisher runs: lowered
+// below the ingester's, it is warned about and exported.
+func TestTopicLimitIsReadAgain(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.TopicName(t)
+	deleteAtCleanup(t, brokers, topic)
+	log := &logBuffer{}
+	o := testOptions(brokers, topic, 1)
+	o.TopicConfigRefresh = 100 * time.Millisecond
+	m := metrics.New(prometheus.NewRegistry())
+	p := New(o, m, slog.New(slog.NewTextHandler(log, nil)))
+	q := queue.New[Event](10, queue.Block)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, q) }()
+	defer func() { cancel(); <-done }()
+	waitHealthy(t, p)
+	if got := metrics.Value(m.RawTopicMaxMessage); got != 10485760 {
+		t.Fatalf("ingester_raw_topic_max_message_bytes = %v, want the created topic's 10485760", got)
+	}
+	limit := "1048576"
+	if err := kafkatest.Admin(t, brokers).AlterConfig(sarama.TopicResource, topic, map[string]*string{"max.message.bytes": &limit}, false); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for metrics.Value(m.RawTopicMaxMessage) != 1048576 || !strings.Contains(log.String(), "was=10485760") {
+		if time.Now().After(deadline) {
+			t.Fatalf("limit not read again: gauge %v, log:\n%s", metrics.Value(m.RawTopicMaxMessage), log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(log.String(), "below the ingester's limit") {
+		t.Fatalf("no warning:\n%s", log.String())
+	}
 }

@@ -13,8 +13,19 @@
 // timeouts) is sent again after a shared backoff, for as long as
 // PUBLISH_GIVE_UP_AFTER allows (default: forever), so a broker restart loses
 // nothing; resending can duplicate an event whose ack was lost, which the
-// fanout's dedup removes (same key). A non-retriable error (too large,
-// authorization, invalid record) drops the event at once, logged with its id.
+// fanout's dedup removes (same key). An authorization error (an ACL missing,
+// often briefly during a rollout) is handled like an unreachable broker:
+// events are held and resent, /readyz is false, one log line says what to
+// fix. A non-retriable error (too large, invalid record) drops the event at
+// once, logged with its id.
+//
+// Size: the raw topic's max.message.bytes is read at connect and every
+// TopicConfigRefresh (a topic someone else created may have Kafka's 1 MB
+// default, and the broker refuses a whole batch when it exceeds it). Batches
+// are kept under it; an event near or over it is sent in a batch of its own;
+// and when the broker still refuses a batch as too large, each of its events
+// is sent again alone. So only an event that is too large by itself is
+// dropped (too_large), never its batch-mates.
 //
 // Memory stays bounded while Kafka is slow or away: at most
 // KAFKA_MAX_INFLIGHT events are with the producer; beyond that Run stops
@@ -75,6 +86,9 @@ type Options struct {
 	// CloseTimeout bounds the wait for the producer's last acks at shutdown.
 	CloseTimeout time.Duration
 	ClientID     string
+	// TopicConfigRefresh is how often the raw topic's max.message.bytes is
+	// read again; 0: as often as sarama refreshes metadata (10 minutes).
+	TopicConfigRefresh time.Duration
 }
 
 // Publisher drains a queue into the raw topic.
@@ -88,6 +102,23 @@ type Publisher struct {
 
 	producer sarama.AsyncProducer
 	client   sarama.Client
+	// alone sends one event per batch (its own client: Flush.MaxMessages is
+	// per client config), for events that may not fit a batch.
+	alone       sarama.AsyncProducer
+	aloneClient sarama.Client
+	admin       sarama.ClusterAdmin // on client, for re-reading the topic's limit
+
+	// Size limits, in sarama's record sizes (msg.ByteSize). producerLimit is
+	// the ingester's own (Producer.MaxMessageBytes); batchLimit the main
+	// producer's batch bound, fixed at connect; topicLimit the raw topic's
+	// max.message.bytes as last read (0: unknown); aloneOver the size above
+	// which an event is sent alone (from the latest topicLimit).
+	producerLimit   int
+	batchLimit      int
+	compressed      bool
+	topicLimit      atomic.Int64
+	aloneOver       atomic.Int64
+	limitUnreadable atomic.Bool
 
 	// Health, for /readyz and ingester_kafka_connected: connected, the
 	// latest delivery did not fail retriably, and the idle probe reaches
@@ -101,6 +132,10 @@ type Publisher struct {
 	retryMu   sync.Mutex
 	retryList []*envelope
 	retryKick chan struct{}
+
+	// authFailing: the latest failures were authorization refusals (said
+	// once per episode; cleared with failing by the next ack).
+	authFailing atomic.Bool
 
 	logLimit logLimiter
 
@@ -153,7 +188,10 @@ func (p *Publisher) setState(err error) {
 // Run connects (retrying with backoff until ctx ends), then sends what q
 // yields until q is closed and empty and every event is resolved, or until
 // ctx ends. Either way, before it returns every event it took from q is
-// counted as published or dropped. Cancel ctx to cut shutdown short.
+// counted as published or dropped. Cancel ctx to cut shutdown short: Run
+// then returns within about CloseTimeout, whatever the brokers do (sarama's
+// requests cannot be cancelled, so nothing here waits on one after ctx
+// ends).
 func (p *Publisher) Run(ctx context.Context, q *queue.Queue[Event]) error {
 	if err := p.connect(ctx); err != nil {
 		return nil // ctx ended while connecting; nothing was taken from q
@@ -164,10 +202,14 @@ func (p *Publisher) Run(ctx context.Context, q *queue.Queue[Event]) error {
 	go func() { defer wg.Done(); p.retryLoop(sendCtx) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); p.probeLoop(sendCtx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); p.topicConfigLoop(sendCtx) }()
 	var acks sync.WaitGroup
-	acks.Add(2)
-	go func() { defer acks.Done(); p.handleSuccesses() }()
-	go func() { defer acks.Done(); p.handleErrors() }()
+	acks.Add(4)
+	go func() { defer acks.Done(); p.handleSuccesses(p.producer) }()
+	go func() { defer acks.Done(); p.handleErrors(p.producer, false) }()
+	go func() { defer acks.Done(); p.handleSuccesses(p.alone) }()
+	go func() { defer acks.Done(); p.handleErrors(p.alone, true) }()
 
 	err := p.sendLoop(sendCtx, q)
 	if err == nil {
@@ -176,31 +218,85 @@ func (p *Publisher) Run(ctx context.Context, q *queue.Queue[Event]) error {
 	}
 	stopSending()
 	wg.Wait()
-	// Nothing of ours sends to Input any more: the producer may close.
+	// Nothing of ours sends to Input any more: the producers may close.
+	// One deadline for their last acks and for closing the clients (a
+	// broker that does not answer holds both).
 	p.producer.AsyncClose()
-	done := make(chan struct{})
-	go func() { acks.Wait(); close(done) }()
-	t := time.NewTimer(p.opts.CloseTimeout)
-	select {
-	case <-done:
-	case <-t.C:
+	p.alone.AsyncClose()
+	closing, stopClosing := context.WithTimeout(context.Background(), p.opts.CloseTimeout)
+	defer stopClosing()
+	if !waitUntil(closing.Done(), acks.Wait) {
 		p.log.Warn("kafka producer did not finish closing in time", "timeout", p.opts.CloseTimeout.String())
 	}
-	t.Stop()
-	if n := p.ledger.seal(); n > 0 {
+	p.Abandon()
+	if !waitUntil(closing.Done(), func() { _ = p.client.Close(); _ = p.aloneClient.Close() }) {
+		p.log.Warn("kafka connections not closed in time; leaving them", "timeout", p.opts.CloseTimeout.String())
+	}
+	return nil
+}
+
+// waitUntil runs f and waits for it to return or for deadline to close,
+// whichever comes first; it tells whether f returned. (f keeps running
+// otherwise.)
+func waitUntil(deadline <-chan struct{}, f func()) bool {
+	done := make(chan struct{})
+	go func() { f(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-deadline:
+		return false
+	}
+}
+
+// Abandon counts every event still with the producer as undelivered
+// (reason shutdown) and makes later acks of them no-ops, so the books
+// balance now. For a shutdown that cannot wait for Run any longer; Run
+// calls it too (the second call counts nothing). It reports the count.
+func (p *Publisher) Abandon() int64 {
+	n, first := p.ledger.seal()
+	if first {
+		p.up.Store(false)
+		p.m.KafkaConnected.Set(0)
+	}
+	if n > 0 {
 		p.m.Dropped(metrics.ReasonShutdown).Add(float64(n))
 		p.log.Error("events not delivered at shutdown", "count", n, "reason", metrics.ReasonShutdown)
 	}
-	p.up.Store(false)
-	p.m.KafkaConnected.Set(0)
-	return nil
+	return n
 }
 
 func (p *Publisher) connect(ctx context.Context) error {
 	bo := backoff.New(p.opts.ConnectMin, p.opts.ConnectMax)
 	for {
-		err := p.tryConnect()
+		// An attempt against a broker that accepts connections but does
+		// not answer lasts sarama's timeouts (30 s a request): do not hold
+		// shutdown for it.
+		type attempt struct {
+			c   *connection
+			err error
+		}
+		res := make(chan attempt, 1)
+		go func() { c, err := p.tryConnect(); res <- attempt{c, err} }()
+		var c *connection
+		var err error
+		select {
+		case <-ctx.Done():
+			go func() {
+				if a := <-res; a.err == nil {
+					a.c.close()
+				}
+			}()
+			return ctx.Err()
+		case a := <-res:
+			c, err = a.c, a.err
+		}
+		if err == nil && ctx.Err() != nil {
+			go c.close()
+			return ctx.Err()
+		}
 		if err == nil {
+			p.install(c)
 			p.up.Store(true)
 			p.failing.Store(false)
 			p.m.KafkaConnected.Set(1)
@@ -222,13 +318,13 @@ func (p *Publisher) connect(ctx context.Context) error {
 	}
 }
 
-func (p *Publisher) tryConnect() error {
+func (p *Publisher) saramaConfig() (*sarama.Config, error) {
 	sc, err := p.opts.Kafka.Sarama(p.opts.ClientID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := kafkaclient.ApplyProducer(sc, p.opts.Producer); err != nil {
-		return err
+		return nil, err
 	}
 	if p.opts.CompressionLevel != 0 {
 		sc.Producer.CompressionLevel = p.opts.CompressionLevel
@@ -237,54 +333,216 @@ func (p *Publisher) tryConnect() error {
 	// readiness and a metric show it), and undelivered events are resent.
 	sc.Metadata.Retry.Max = 2
 	sc.Metadata.Retry.Backoff = 250 * time.Millisecond
-	client, err := sarama.NewClient(p.opts.Kafka.Brokers, sc)
-	if err != nil {
-		return fmt.Errorf("kafka client: %w", err)
-	}
-	if err := p.prepareTopic(sc); err != nil {
-		_ = client.Close()
-		return err
-	}
-	producer, err := sarama.NewAsyncProducerFromClient(client)
-	if err != nil {
-		_ = client.Close()
-		return fmt.Errorf("kafka producer: %w", err)
-	}
-	p.client, p.producer = client, producer
-	return nil
+	return sc, nil
 }
 
-// prepareTopic creates the raw topic when missing (and allowed), and warns
-// when an existing one has another partition count than configured.
-func (p *Publisher) prepareTopic(sc *sarama.Config) error {
+// connection is what one successful connect attempt built.
+type connection struct {
+	client, aloneClient sarama.Client
+	producer, alone     sarama.AsyncProducer
+	admin               sarama.ClusterAdmin
+	producerLimit       int
+	batchLimit          int
+	compressed          bool
+	topicLimit          int   // 0: unknown
+	limitErr            error // why topicLimit is unknown
+}
+
+// close releases what c holds (an attempt abandoned after it succeeded).
+func (c *connection) close() {
+	_ = c.producer.Close()
+	_ = c.alone.Close()
+	_ = c.client.Close()
+	_ = c.aloneClient.Close()
+}
+
+func (p *Publisher) tryConnect() (*connection, error) {
+	sc, err := p.saramaConfig()
+	if err != nil {
+		return nil, err
+	}
+	c := &connection{producerLimit: sc.Producer.MaxMessageBytes, compressed: sc.Producer.Compression != sarama.CompressionNone}
+	if c.topicLimit, c.limitErr, err = p.prepareTopic(sc); err != nil {
+		return nil, err
+	}
+	// Batches the broker accepts: under the topic's limit, not only ours.
+	c.batchLimit = batchLimit(c.producerLimit, c.topicLimit)
+	sc.Producer.MaxMessageBytes = c.batchLimit
+	if c.client, err = sarama.NewClient(p.opts.Kafka.Brokers, sc); err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	if c.producer, err = sarama.NewAsyncProducerFromClient(c.client); err != nil {
+		_ = c.client.Close()
+		return nil, fmt.Errorf("kafka producer: %w", err)
+	}
+	fail := func(err error) (*connection, error) {
+		_ = c.producer.Close()
+		_ = c.client.Close()
+		return nil, err
+	}
+	// Never closed: closing it would close c.client, which Run closes.
+	if c.admin, err = sarama.NewClusterAdminFromClient(c.client); err != nil {
+		return fail(fmt.Errorf("kafka admin: %w", err))
+	}
+	ac, err := p.saramaConfig()
+	if err != nil {
+		return fail(err)
+	}
+	ac.Producer.Flush.MaxMessages = 1
+	if c.aloneClient, err = sarama.NewClient(p.opts.Kafka.Brokers, ac); err != nil {
+		return fail(fmt.Errorf("kafka client (single-event batches): %w", err))
+	}
+	if c.alone, err = sarama.NewAsyncProducerFromClient(c.aloneClient); err != nil {
+		_ = c.aloneClient.Close()
+		return fail(fmt.Errorf("kafka producer (single-event batches): %w", err))
+	}
+	return c, nil
+}
+
+// install makes c the publisher's connection (before Run's goroutines start).
+func (p *Publisher) install(c *connection) {
+	p.client, p.producer, p.admin = c.client, c.producer, c.admin
+	p.aloneClient, p.alone = c.aloneClient, c.alone
+	p.producerLimit, p.batchLimit, p.compressed = c.producerLimit, c.batchLimit, c.compressed
+	p.aloneOver.Store(int64(c.batchLimit))
+	p.applyLimit(c.topicLimit, c.limitErr)
+}
+
+// prepareTopic creates the raw topic when missing (and allowed), warns
+// when an existing one has another partition count than configured, and
+// reads its max.message.bytes (limitErr says why it could not).
+func (p *Publisher) prepareTopic(sc *sarama.Config) (limit int, limitErr, err error) {
 	// An admin built from the client would close it on Close: use its own.
 	admin, err := sarama.NewClusterAdmin(p.opts.Kafka.Brokers, sc)
 	if err != nil {
-		return fmt.Errorf("kafka admin: %w", err)
+		return 0, nil, fmt.Errorf("kafka admin: %w", err)
 	}
 	defer func() { _ = admin.Close() }()
 	if !p.opts.Create {
 		n, ok, err := kafkaclient.TopicPartitions(admin, p.opts.Topic)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		if !ok {
-			return fmt.Errorf("raw topic %s does not exist and RAW_TOPIC_CREATE=false", p.opts.Topic)
+			return 0, nil, fmt.Errorf("raw topic %s does not exist and RAW_TOPIC_CREATE=false", p.opts.Topic)
 		}
 		p.checkPartitions(n)
-		return nil
+		limit, limitErr = topicMaxMessageBytes(admin, p.opts.Topic)
+		return limit, limitErr, nil
 	}
 	spec := p.opts.Spec
 	created, n, err := kafkaclient.EnsureTopic(admin, p.opts.Topic, spec)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	if created {
 		p.log.Info("created raw topic", "topic", p.opts.Topic, "partitions", spec.Partitions, "replication", spec.Replication, "retention", spec.Retention.String())
-		return nil
+		// Just created: brokers may not serve its configs yet, and the
+		// spec says what they are.
+		if v, err := strconv.Atoi(spec.Configs[maxMessageBytes]); err == nil {
+			return v, nil, nil
+		}
+	} else {
+		p.checkPartitions(n)
 	}
-	p.checkPartitions(n)
-	return nil
+	limit, limitErr = topicMaxMessageBytes(admin, p.opts.Topic)
+	return limit, limitErr, nil
+}
+
+const maxMessageBytes = "max.message.bytes"
+
+// topicMaxMessageBytes reads the effective max.message.bytes of topic (its
+// own setting or the broker default). It needs the DescribeConfigs ACL.
+func topicMaxMessageBytes(admin sarama.ClusterAdmin, topic string) (int, error) {
+	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic, ConfigNames: []string{maxMessageBytes}})
+	if err != nil {
+		return 0, fmt.Errorf("describe configs of topic %s: %w", topic, err)
+	}
+	for _, e := range entries {
+		if e.Name == maxMessageBytes {
+			v, err := strconv.Atoi(e.Value)
+			if err != nil || v <= 0 {
+				return 0, fmt.Errorf("topic %s: %s = %q", topic, maxMessageBytes, e.Value)
+			}
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("topic %s: no %s in its configs", topic, maxMessageBytes)
+}
+
+// recordBatchOverhead is what a record batch adds around its records.
+const recordBatchOverhead = 61
+
+// batchLimit is the main producer's bound on a partition's batch: the
+// ingester's limit, or under the topic's limit with room for the batch
+// header and what a codec can add to incompressible bytes (~1/256 for lz4
+// and zstd). A batch the broker still refuses is re-sent event by event.
+func batchLimit(producerLimit, topicLimit int) int {
+	if topicLimit <= 0 {
+		return producerLimit
+	}
+	return max(min(producerLimit, topicLimit-topicLimit/64-1024), 1024)
+}
+
+// applyLimit records the raw topic's max.message.bytes (from connect or a
+// refresh) and says when it changes or is below the ingester's limit.
+func (p *Publisher) applyLimit(limit int, err error) {
+	if err != nil {
+		if !p.limitUnreadable.Swap(true) {
+			p.log.Warn("cannot read the raw topic's max.message.bytes (grant DescribeConfigs on it); events are not checked against it, and a batch the broker refuses as too large is re-sent event by event",
+				"topic", p.opts.Topic, "err", err)
+		}
+		return
+	}
+	p.limitUnreadable.Store(false)
+	old := p.topicLimit.Swap(int64(limit))
+	if old == int64(limit) {
+		return
+	}
+	p.m.RawTopicMaxMessage.Set(float64(limit))
+	p.aloneOver.Store(int64(min(p.batchLimit, batchLimit(p.producerLimit, limit))))
+	attrs := []any{"topic", p.opts.Topic, maxMessageBytes, limit, "ingester_limit", p.producerLimit}
+	if old != 0 {
+		attrs = append(attrs, "was", old)
+	}
+	if limit < p.producerLimit {
+		p.log.Warn("the raw topic's max.message.bytes is below the ingester's limit: an event larger than it is dropped (reason too_large), alone; raise it with kafka-configs --alter --add-config max.message.bytes=<ingester_limit>", attrs...)
+	} else if old != 0 {
+		p.log.Info("the raw topic's max.message.bytes changed", attrs...)
+	}
+}
+
+// topicConfigLoop re-reads the raw topic's max.message.bytes: someone may
+// change it while we run.
+func (p *Publisher) topicConfigLoop(ctx context.Context) {
+	every := p.opts.TopicConfigRefresh
+	if every <= 0 {
+		every = p.client.Config().Metadata.RefreshFrequency
+	}
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		type result struct {
+			limit int
+			err   error
+		}
+		res := make(chan result, 1)
+		go func() { l, err := topicMaxMessageBytes(p.admin, p.opts.Topic); res <- result{l, err} }()
+		select {
+		case <-ctx.Done():
+			return // sarama requests cannot be cancelled; the result is dropped
+		case r := <-res:
+			p.applyLimit(r.limit, r.err)
+		}
+	}
 }
 
 func (p *Publisher) checkPartitions(n int32) {
@@ -299,6 +557,10 @@ const popBatch = 256
 func (p *Publisher) sendLoop(ctx context.Context, q *queue.Queue[Event]) error {
 	batch := make([]Event, 0, popBatch)
 	for {
+		// PopBatch takes what is queued even after ctx ended.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		var err error
 		batch, err = q.PopBatch(ctx, batch[:0], popBatch)
 		if err != nil {
@@ -316,9 +578,23 @@ func (p *Publisher) sendLoop(ctx context.Context, q *queue.Queue[Event]) error {
 			}
 			env := p.envelope(&batch[i])
 			batch[i] = Event{}
-			p.ledger.add()
+			if !p.ledger.add() {
+				// Abandoned: the books are closed, count it here.
+				<-p.sem
+				p.dropUnsent(batch[i:])
+				return errAbandoned
+			}
+			in := p.producer.Input()
+			// Cheap test first: headers and key are far below 4 KiB.
+			if int64(len(env.raw)) > p.aloneOver.Load()-4096 {
+				var fits bool
+				if in, fits = p.route(env); !fits {
+					p.drop(env, metrics.ReasonTooLarge, fmt.Errorf("%d bytes do not fit the raw topic's %s (%d, uncompressed)", env.msg.ByteSize(2), maxMessageBytes, p.topicLimit.Load()))
+					continue
+				}
+			}
 			select {
-			case p.producer.Input() <- &env.msg:
+			case in <- &env.msg:
 			case <-ctx.Done():
 				if p.ledger.resolve() {
 					<-p.sem
@@ -330,6 +606,39 @@ func (p *Publisher) sendLoop(ctx context.Context, q *queue.Queue[Event]) error {
 		}
 	}
 }
+
+// route picks the producer of an event near the size limits: alone, when
+// it may not fit a batch. fits is false when it cannot be written at all:
+// uncompressed and over the topic's limit (a codec may shrink it otherwise,
+// so then the broker decides).
+func (p *Publisher) route(env *envelope) (in chan<- *sarama.ProducerMessage, fits bool) {
+	size := env.msg.ByteSize(2)
+	if int64(size) <= p.aloneOver.Load() {
+		return p.producer.Input(), true
+	}
+	if limit := p.topicLimit.Load(); !p.compressed && limit > 0 && int64(size+recordBatchOverhead) > limit {
+		return nil, false
+	}
+	env.alone = true
+	p.m.SentAlone.Inc()
+	return p.alone.Input(), true
+}
+
+// drop resolves env as not delivered, counted under reason and logged
+// (rate-limited) with its id.
+func (p *Publisher) drop(env *envelope, reason string, err error) {
+	if !p.ledger.resolve() {
+		return // sealed: already counted as undelivered
+	}
+	<-p.sem
+	p.m.Dropped(reason).Inc()
+	if ok, suppressed := p.logLimit.allow(); ok {
+		p.log.Error("event not delivered", "id", env.key.String(), "type", string(env.hdrs[0].Value),
+			"bytes", len(env.raw), "reason", reason, "err", err, "suppressed_before", suppressed)
+	}
+}
+
+var errAbandoned = errors.New("publisher abandoned at shutdown")
 
 func (p *Publisher) dropUnsent(evs []Event) {
 	if len(evs) == 0 {
@@ -352,8 +661,8 @@ func (p *Publisher) waitResolved(ctx context.Context) {
 	}
 }
 
-func (p *Publisher) handleSuccesses() {
-	for msg := range p.producer.Successes() {
+func (p *Publisher) handleSuccesses(producer sarama.AsyncProducer) {
+	for msg := range producer.Successes() {
 		env := msg.Metadata.(*envelope)
 		if !p.ledger.resolve() {
 			continue // sealed: already counted as undelivered
@@ -363,18 +672,29 @@ func (p *Publisher) handleSuccesses() {
 		p.lastOK.Store(now)
 		p.m.Published.Inc()
 		p.m.PublishLatency.Observe(float64(now-env.ingestNS) / 1e9)
-		if p.failing.Load() {
-			p.failing.Store(false)
+		if p.failing.Load() && p.failing.Swap(false) {
+			p.authFailing.Store(false)
 			p.updateConnected()
 			p.log.Info("kafka deliveries succeed again")
 		}
 	}
 }
 
-func (p *Publisher) handleErrors() {
-	for perr := range p.producer.Errors() {
+// handleErrors resolves the failures of producer (alone: the producer of
+// single-event batches).
+func (p *Publisher) handleErrors(producer sarama.AsyncProducer, alone bool) {
+	for perr := range producer.Errors() {
 		env := perr.Msg.Metadata.(*envelope)
 		reason, retriable := classify(perr.Err)
+		if reason == metrics.ReasonTooLarge && !alone {
+			// Maybe only a batch-mate is too large (the broker refuses the
+			// whole batch), or only the batch limit is exceeded: alone, it
+			// may fit.
+			env.alone = true
+			p.m.SentAlone.Inc()
+			p.resend(env)
+			continue
+		}
 		if retriable && p.opts.GiveUpAfter > 0 {
 			now := time.Now().UnixNano()
 			if env.firstFail == 0 {
@@ -384,38 +704,39 @@ func (p *Publisher) handleErrors() {
 			}
 		}
 		if retriable {
-			if !p.failing.Load() {
-				p.failing.Store(true)
+			if notAuthorized(perr.Err) {
+				// An ACL refusing our writes: not ready (until a delivery
+				// succeeds), and one line per episode that says what to fix.
+				p.m.KafkaAuthErrors.Inc()
+				if !p.authFailing.Swap(true) {
+					p.failing.Store(true)
+					p.setState(fmt.Errorf("not authorized to write topic %s: %w", p.opts.Topic, perr.Err))
+					p.updateConnected()
+					p.log.Error("kafka refuses our writes: events are held and resent, none dropped, until an ACL allows this principal to write the topic (meanwhile the queue fills and QUEUE_POLICY decides)",
+						"topic", p.opts.Topic, "err", perr.Err, "id", env.key.String())
+				}
+			} else if !p.failing.Swap(true) {
 				p.setState(fmt.Errorf("delivery failing: %w", perr.Err))
 				p.updateConnected()
 				p.log.Warn("kafka deliveries failing, will resend", "err", perr.Err, "id", env.key.String())
 			}
-			p.retryMu.Lock()
-			p.retryList = append(p.retryList, env)
-			p.retryMu.Unlock()
-			select {
-			case p.retryKick <- struct{}{}:
-			default:
-			}
+			p.m.PublishRetries.Inc()
+			p.resend(env)
 			continue
 		}
-		if !p.ledger.resolve() {
-			continue
-		}
-		<-p.sem
-		p.m.Dropped(reason).Inc()
-		// An ACL refusing our writes drops every event: not ready (until a
-		// delivery succeeds), and one line that says what to fix.
-		if notAuthorized(perr.Err) && !p.failing.Swap(true) {
-			p.setState(fmt.Errorf("not authorized to write topic %s: %w", p.opts.Topic, perr.Err))
-			p.updateConnected()
-			p.log.Error("kafka refuses our writes: every event is dropped (reason kafka) until an ACL allows this principal to write the topic",
-				"topic", p.opts.Topic, "err", perr.Err)
-		}
-		if ok, suppressed := p.logLimit.allow(); ok {
-			p.log.Error("event not delivered", "id", env.key.String(), "type", string(env.hdrs[0].Value),
-				"bytes", len(env.raw), "reason", reason, "err", perr.Err, "suppressed_before", suppressed)
-		}
+		p.drop(env, reason, perr.Err)
+	}
+}
+
+// resend hands env to retryLoop (errors goroutines: they must not block on
+// a producer's input, which waits for them to drain).
+func (p *Publisher) resend(env *envelope) {
+	p.retryMu.Lock()
+	p.retryList = append(p.retryList, env)
+	p.retryMu.Unlock()
+	select {
+	case p.retryKick <- struct{}{}:
+	default:
 	}
 }
 
@@ -440,9 +761,12 @@ func (p *Publisher) retryLoop(ctx context.Context) {
 		p.retryList = nil
 		p.retryMu.Unlock()
 		for i, env := range list {
-			p.m.PublishRetries.Inc()
+			in := p.producer.Input()
+			if env.alone {
+				in = p.alone.Input()
+			}
 			select {
-			case p.producer.Input() <- &env.msg:
+			case in <- &env.msg:
 			case <-ctx.Done():
 				// Unsent: still unresolved, so the ledger counts them.
 				p.retryMu.Lock()
@@ -474,7 +798,14 @@ func (p *Publisher) probeLoop(ctx context.Context) {
 			}
 			continue
 		}
-		err := p.client.RefreshMetadata(p.opts.Topic)
+		res := make(chan error, 1)
+		go func() { res <- p.client.RefreshMetadata(p.opts.Topic) }()
+		var err error
+		select {
+		case <-ctx.Done():
+			return // a hung broker holds the request for sarama's timeouts
+		case err = <-res:
+		}
 		if err != nil {
 			if !p.probeFail.Swap(true) {
 				p.setState(fmt.Errorf("brokers unreachable: %w", err))
@@ -497,11 +828,14 @@ func (p *Publisher) updateConnected() {
 }
 
 // classify tells whether resending can help and, if not, the drop reason.
+// Authorization errors are retriable: an ACL fixed a minute later must
+// find every event still there.
 func classify(err error) (reason string, retriable bool) {
 	var ce sarama.ConfigurationError
 	var pe sarama.PacketEncodingError
 	switch {
-	case errors.Is(err, sarama.ErrMessageSizeTooLarge), errors.Is(err, sarama.ErrInvalidMessageSize):
+	case errors.Is(err, sarama.ErrMessageSizeTooLarge), errors.Is(err, sarama.ErrMessageSetSizeTooLarge),
+		errors.Is(err, sarama.ErrInvalidMessageSize):
 		return metrics.ReasonTooLarge, false
 	case errors.As(err, &ce) && strings.Contains(string(ce), "MaxMessageBytes"):
 		return metrics.ReasonTooLarge, false
@@ -511,8 +845,6 @@ func classify(err error) (reason string, retriable bool) {
 		errors.Is(err, sarama.ErrInvalidMessage),
 		errors.Is(err, sarama.ErrInvalidRecord),
 		errors.Is(err, sarama.ErrInvalidTopic),
-		errors.Is(err, sarama.ErrTopicAuthorizationFailed),
-		errors.Is(err, sarama.ErrClusterAuthorizationFailed),
 		errors.Is(err, sarama.ErrUnsupportedForMessageFormat),
 		errors.Is(err, sarama.ErrInvalidRequiredAcks):
 		return metrics.ReasonKafka, false
@@ -535,6 +867,9 @@ type envelope struct {
 	raw       []byte
 	ingestNS  int64
 	firstFail int64 // unix ns of the first retriable failure (errors goroutine only)
+	// alone: sent by the single-event producer (set before it is handed
+	// to a producer, read when it comes back or is resent).
+	alone bool
 }
 
 // keyEncoder and valueEncoder let the envelope be the message's key and
@@ -593,7 +928,18 @@ type ledger struct{ v atomic.Int64 }
 
 const sealedBit = int64(1) << 62
 
-func (l *ledger) add() { l.v.Add(1) }
+// add counts one more event, unless sealed (false: the caller counts it).
+func (l *ledger) add() bool {
+	for {
+		v := l.v.Load()
+		if v&sealedBit != 0 {
+			return false
+		}
+		if l.v.CompareAndSwap(v, v+1) {
+			return true
+		}
+	}
+}
 
 func (l *ledger) resolve() bool {
 	for {
@@ -609,8 +955,15 @@ func (l *ledger) resolve() bool {
 
 func (l *ledger) count() int64 { return l.v.Load() &^ sealedBit }
 
-// seal returns the number of unresolved events and stops resolve.
-func (l *ledger) seal() int64 { return l.v.Or(sealedBit) &^ sealedBit }
+// seal stops add and resolve and returns the number of unresolved events;
+// first is false (and n 0) if it was sealed already.
+func (l *ledger) seal() (n int64, first bool) {
+	old := l.v.Or(sealedBit)
+	if old&sealedBit != 0 {
+		return 0, false
+	}
+	return old, true
+}
 
 // logLimiter lets through a few log lines per second: a broker refusing
 // every event must not turn into a log line per event. The counters say

@@ -26,7 +26,9 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", sarama.ErrUnknownTopicOrPartition), metrics.ReasonKafka, true},
 		{sarama.ErrMessageSizeTooLarge, metrics.ReasonTooLarge, false},
 		{sarama.ConfigurationError("Attempt to produce message larger than configured Producer.MaxMessageBytes: 11 > 10"), metrics.ReasonTooLarge, false},
-		{sarama.ErrTopicAuthorizationFailed, metrics.ReasonKafka, false},
+		// Held and resent: an ACL may be fixed a minute later.
+		{sarama.ErrTopicAuthorizationFailed, metrics.ReasonKafka, true},
+		{sarama.ErrClusterAuthorizationFailed, metrics.ReasonKafka, true},
 		{sarama.ErrInvalidRecord, metrics.ReasonKafka, false},
 		{sarama.ErrShuttingDown, metrics.ReasonShutdown, false},
 	} {
@@ -60,8 +62,17 @@ func TestLedgerCountsEachEventOnce(t *testing.T) {
 		}()
 	}
 	close(start)
-	sealed := l.seal()
+	sealed, first := l.seal()
 	resolved.Wait()
+	if !first {
+		t.Fatal("first seal says it was sealed already")
+	}
+	if n, again := l.seal(); n != 0 || again {
+		t.Fatalf("second seal = %d, %v: an abandoned publisher's Run would count its events twice", n, again)
+	}
+	if l.add() {
+		t.Fatal("add succeeded after seal")
+	}
 	total := int64(counts[0] + counts[1] + counts[2] + counts[3])
 	if total+sealed != n {
 		t.Fatalf("resolved %d + sealed %d != %d", total, sealed, n)
@@ -93,5 +104,22 @@ func TestEnvelopeEncodesWithoutCopies(t *testing.T) {
 	}
 	if got := testing.AllocsPerRun(100, func() { p.envelope(&ev) }); got > 1 {
 		t.Errorf("envelope allocates %v times, want 1", got)
+	}
+}
+
+// Run waits for the producers' acks and then for the clients to close under
+// one deadline: once it has passed, every later wait returns at once too.
+func TestWaitUntilSharesOneDeadline(t *testing.T) {
+	deadline := make(chan struct{})
+	close(deadline)
+	block := make(chan struct{})
+	defer close(block)
+	for i := range 2 {
+		if waitUntil(deadline, func() { <-block }) {
+			t.Fatalf("wait %d: reported done for a call still running", i)
+		}
+	}
+	if !waitUntil(make(chan struct{}), func() {}) {
+		t.Fatal("a call that returned is reported as not done")
 	}
 }

@@ -30,13 +30,16 @@ import (
 //   - tetragon.process_exec (no ACL for the ingester): the publisher cannot
 //     even describe it; it is not healthy, with TopicAuthorizationFailed.
 //   - a topic it may describe but not write: the event is refused by the
-//     broker, counted as dropped (reason kafka), and the publisher is not
-//     healthy, again with TopicAuthorizationFailed.
+//     broker and held, not dropped (an ACL mistake during a rollout must
+//     lose nothing); the publisher is not healthy, again with
+//     TopicAuthorizationFailed, and counts the refusals. Once the admin
+//     grants Write, the held event is delivered and the publisher is
+//     healthy again.
 func TestPublisherCannotWriteOutsideRawTopic(t *testing.T) {
 	s := kafkatest.SecureBrokers(t)
 	describeOnly := "tetragon-sec.publisher-describe-only"
 	adminEnv := s.Env(t, kafkatest.UserAdmin)
-	prepareDescribeOnly(t, s.Brokers, adminEnv, describeOnly)
+	admin := prepareDescribeOnly(t, s.Brokers, adminEnv, describeOnly)
 
 	for _, c := range []struct {
 		topic string
@@ -70,26 +73,62 @@ func TestPublisherCannotWriteOutsideRawTopic(t *testing.T) {
 			deadline := time.Now().Add(20 * time.Second)
 			for {
 				err := pub.Healthy()
-				dropped := testutil.ToFloat64(m.Dropped(metrics.ReasonKafka))
-				if errors.Is(err, sarama.ErrTopicAuthorizationFailed) && (!c.send || dropped == 1) {
-					t.Logf("publisher: %v (dropped %v)", err, dropped)
+				refused := testutil.ToFloat64(m.KafkaAuthErrors)
+				if errors.Is(err, sarama.ErrTopicAuthorizationFailed) && (!c.send || refused >= 2) {
+					t.Logf("publisher: %v (refused deliveries %v)", err, refused)
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("after 20s: healthy = %v, dropped(kafka) = %v; want TopicAuthorizationFailed", err, dropped)
+					t.Fatalf("after 20s: healthy = %v, authorization errors = %v; want TopicAuthorizationFailed (and a refused delivery, resent)", err, refused)
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
 			if n := testutil.ToFloat64(m.Published); n != 0 {
 				t.Errorf("published %v events", n)
 			}
+			if !c.send {
+				return
+			}
+			// Held: not dropped, still with the producer.
+			if d := dropped(m); d != 0 || pub.Inflight() != 1 {
+				t.Fatalf("dropped %v, inflight %d while Kafka refuses our writes; want the event held", d, pub.Inflight())
+			}
+			// The ACL mistake is fixed: the held event goes out.
+			acl := &sarama.Acl{Principal: "User:" + kafkatest.UserIngester, Host: "*", Operation: sarama.AclOperationWrite, PermissionType: sarama.AclPermissionAllow}
+			res := sarama.Resource{ResourceType: sarama.AclResourceTopic, ResourceName: describeOnly, ResourcePatternType: sarama.AclPatternLiteral}
+			if err := admin.CreateACLs([]*sarama.ResourceAcls{{Resource: res, Acls: []*sarama.Acl{acl}}}); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				_, _ = admin.DeleteACL(sarama.AclFilter{ResourceType: res.ResourceType, ResourceName: &res.ResourceName,
+					ResourcePatternTypeFilter: res.ResourcePatternType, Principal: &acl.Principal, Host: &acl.Host,
+					Operation: acl.Operation, PermissionType: acl.PermissionType}, false)
+			})
+			deadline = time.Now().Add(30 * time.Second)
+			for testutil.ToFloat64(m.Published) != 1 || pub.Healthy() != nil {
+				if time.Now().After(deadline) {
+					t.Fatalf("30s after granting Write: published %v, healthy = %v, dropped %v", testutil.ToFloat64(m.Published), pub.Healthy(), dropped(m))
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if d := dropped(m); d != 0 {
+				t.Fatalf("dropped %v", d)
+			}
 		})
 	}
 }
 
+func dropped(m *metrics.Metrics) float64 {
+	var n float64
+	for _, r := range metrics.Reasons {
+		n += testutil.ToFloat64(m.Dropped(r))
+	}
+	return n
+}
+
 // prepareDescribeOnly creates topic (as the admin) and lets the ingester
-// describe it, nothing more.
-func prepareDescribeOnly(t *testing.T, brokers []string, adminEnv map[string]string, topic string) {
+// describe it, nothing more. It returns the admin (closed at cleanup).
+func prepareDescribeOnly(t *testing.T, brokers []string, adminEnv map[string]string, topic string) sarama.ClusterAdmin {
 	t.Helper()
 	var kc kafkaclient.Config
 	if err := envconfig.ParseEnv(&kc, adminEnv); err != nil {
@@ -103,7 +142,7 @@ func prepareDescribeOnly(t *testing.T, brokers []string, adminEnv map[string]str
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
+	t.Cleanup(func() { _ = admin.Close() })
 	if _, _, err := kafkaclient.EnsureTopic(admin, topic, kafkaclient.TopicSpec{Partitions: 1, Replication: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -114,4 +153,5 @@ func prepareDescribeOnly(t *testing.T, brokers []string, adminEnv map[string]str
 	}}); err != nil {
 		t.Fatal(err)
 	}
+	return admin
 }

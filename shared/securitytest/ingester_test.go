@@ -18,8 +18,11 @@ import (
 //   - no ACL at all on the topic: it cannot even describe it, so it never
 //     connects; the events it receives meanwhile fill the queue and are
 //     counted as dropped.
-//   - Describe allowed, Write not: it connects, every delivery is refused;
-//     events are counted as dropped (reason kafka) and it is not ready.
+//   - Describe allowed, Write not: it connects, every delivery is refused
+//     and held for a resend, none dropped for it (reason kafka): an ACL
+//     fixed a minute later loses nothing. It is not ready, counts the
+//     refusals, and once KAFKA_MAX_INFLIGHT events are held the queue fills
+//     and its policy drops (counted), as with an unreachable broker.
 func TestIngesterRawTopicItMayNotWrite(t *testing.T) {
 	s := kafkatest.SecureBrokers(t)
 	b := binaries(t)
@@ -45,13 +48,13 @@ func TestIngesterRawTopicItMayNotWrite(t *testing.T) {
 		name, topic, logLine, dropReason string
 	}{
 		{"no ACL", execTopic, "The client is not authorized to access this topic", "queue_full"},
-		{"describe only", describeOnly, "The client is not authorized to access this topic", `reason="kafka"`},
+		{"describe only", describeOnly, "The client is not authorized to access this topic", "queue_full"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			addr := freeAddr(t)
 			p := startProc(t, "ingester", b.ingester, merge(s.Env(t, kafkatest.UserIngester), map[string]string{
 				"TETRAGON_ADDR": simAddr, "RAW_TOPIC": c.topic, "RAW_TOPIC_CREATE": "false", "QUEUE_SIZE": "100",
-				"HTTP_ADDR": addr, "LOG_FORMAT": "text", "SHUTDOWN_TIMEOUT": "1s",
+				"HTTP_ADDR": addr, "LOG_FORMAT": "text", "SHUTDOWN_TIMEOUT": "1s", "KAFKA_MAX_INFLIGHT": "100",
 			}))
 			if !p.waitLog(20*time.Second, c.logLine, c.topic) {
 				t.Fatalf("no log line naming %s and %q", c.topic, c.logLine)
@@ -72,6 +75,15 @@ func TestIngesterRawTopicItMayNotWrite(t *testing.T) {
 			}
 			if metric(m, "ingester_events_dropped_total", c.dropReason) == 0 {
 				t.Errorf("no ingester_events_dropped_total{%s} while events arrive and cannot be written", c.dropReason)
+			}
+			if c.topic == describeOnly {
+				if d := metric(m, "ingester_events_dropped_total", `reason="kafka"`); d != 0 {
+					t.Errorf("%v events dropped for the refusal (reason kafka); want them held", d)
+				}
+				if metric(m, "ingester_kafka_authorization_errors_total", "") == 0 || metric(m, "ingester_publish_inflight", "") == 0 {
+					t.Errorf("authorization errors %v, inflight %v: want refusals counted and events held",
+						metric(m, "ingester_kafka_authorization_errors_total", ""), metric(m, "ingester_publish_inflight", ""))
+				}
 			}
 			if metric(m, "ingester_events_published_total", "") != 0 {
 				t.Errorf("published %v events to a topic it may not write", metric(m, "ingester_events_published_total", ""))
