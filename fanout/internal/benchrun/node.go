@@ -98,6 +98,9 @@ func (s *sys) node() ([]*NodeResult, *BurstResult, error) {
 			out = append(out, r)
 		}
 	}
+	// The fanout runs beside no node's ingester: stop it for the burst, so
+	// the ingester and the broker have the cores a node and a cluster give.
+	fan.stop(60 * time.Second)
 	logf("(f) burst: defaults at %d events/s for %s", s.burstRate, s.burstFor)
 	b, err := s.burst(dir, raw)
 	return out, b, err
