@@ -160,7 +160,7 @@ func (c *Config) Validate() error {
 	}
 	add(c.Kafka.Validate())
 	add(c.Log.Validate())
-	add(c.Producer.Validate(kafkaclient.DefaultCompressionOutputs, c.CompressionLevel))
+	add(c.Producer.Validate(c.CompressionLevel))
 	if c.HTTP.Addr == "" {
 		add(envconfig.Errorf("HTTP_ADDR", "is empty"))
 	}

@@ -63,8 +63,7 @@ func (c *Config) Validate() error {
 	if c.DLQTopic == "" || c.DLQTopic == c.RawTopic {
 		errs = append(errs, envconfig.Errorf("DLQ_TOPIC", "must be set and differ from RAW_TOPIC"))
 	}
-	// It writes the raw topic, as the ingester does: the ingester's codec.
-	errs = append(errs, c.Producer.Validate(kafkaclient.DefaultCompressionNode, 1))
+	errs = append(errs, c.Producer.Validate(1))
 	return errors.Join(errs...)
 }
 

@@ -99,7 +99,7 @@ func (c *Config) Validate() error {
 	}
 	add(c.Kafka.Validate())
 	add(c.Log.Validate())
-	add(c.Producer.Validate(kafkaclient.DefaultCompressionNode, c.CompressionLevel))
+	add(c.Producer.Validate(c.CompressionLevel))
 	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		add(envconfig.Errorf("HTTP_ADDR", "%q: want [host]:port", c.HTTP.Addr))
 	}

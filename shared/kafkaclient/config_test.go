@@ -118,20 +118,20 @@ func TestPartitionerMatchesGokaHasher(t *testing.T) {
 	}
 }
 
-func TestProducerValidateAppliesTheStageDefaultCodec(t *testing.T) {
-	p := ProducerConfig{BatchBytes: 1, Linger: 0}
-	if err := p.Validate(DefaultCompressionNode, 1); err != nil || p.Compression != "lz4" {
-		t.Fatalf("unset KAFKA_COMPRESSION: %q, %v; want the node default lz4", p.Compression, err)
-	}
-	p = ProducerConfig{Compression: "zstd", BatchBytes: 1}
-	if err := p.Validate(DefaultCompressionNode, 1); err != nil || p.Compression != "zstd" {
-		t.Fatalf("KAFKA_COMPRESSION=zstd: %q, %v; a set value wins", p.Compression, err)
+func TestProducerValidateNamesEachVariable(t *testing.T) {
+	p := ProducerConfig{Compression: "zstd", BatchBytes: 1}
+	if err := p.Validate(1); err != nil {
+		t.Fatalf("valid settings: %v", err)
 	}
 	p = ProducerConfig{Compression: "brotli", BatchBytes: 0, Retries: -1, Linger: -1}
-	err := p.Validate(DefaultCompressionOutputs, 30)
+	err := p.Validate(30)
 	for _, name := range []string{"KAFKA_COMPRESSION", "KAFKA_COMPRESSION_LEVEL", "KAFKA_BATCH_BYTES", "KAFKA_PRODUCE_RETRIES", "KAFKA_LINGER"} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("error %v does not name %s", err, name)
 		}
+	}
+	p = ProducerConfig{Compression: "gzip", BatchBytes: 1}
+	if err := p.Validate(12); err == nil || !strings.Contains(err.Error(), "gzip levels") {
+		t.Errorf("gzip level 12: %v", err)
 	}
 }

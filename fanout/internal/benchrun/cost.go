@@ -30,7 +30,7 @@ func costInputs(s *Results) (*CostInputs, bool) {
 	// A node's rate with the default settings, from (f) when it ran: the
 	// figure the examples' per-node rates need.
 	for _, r := range s.Node {
-		if r.Env == "" && r.Rate == 1000 && r.CPUUsPerEvent > 0 {
+		if r.Setting == nodeSettings[0].name && r.Rate == 1000 && r.CPUUsPerEvent > 0 {
 			c.IngesterUs, c.IngesterRate = r.CPUUsPerEvent, r.Rate
 		}
 	}

@@ -208,7 +208,7 @@ func targets(b *w, s *Results, m *Micro) {
 	}
 	if s != nil {
 		for _, r := range s.Node {
-			if r.Env != "" {
+			if r.Setting != nodeSettings[0].name {
 				continue // defaults only
 			}
 			switch r.Rate {
