@@ -100,9 +100,9 @@ func (c Configs) GokaOptions(clientID string, tableReplication int, reg *commit.
 		tmc.MismatchBehavior = goka.TMConfigMismatchBehaviorFail
 		return goka.NewTopicManager(brokers, clone(c.Consumer, clientID+"-topics"), tmc)
 	}
-	cgb := goka.ConsumerGroupBuilder(cg)
-	if ordered {
-		cgb = commit.WrapBuilder(cg, reg)
+	cgb := commit.WrapBuilder(cg, reg)
+	if !ordered {
+		cgb = commit.WrapBuilderUnordered(cg, reg)
 	}
 	return []goka.ProcessorOption{
 		goka.WithClientID(clientID),

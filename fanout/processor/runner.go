@@ -34,9 +34,11 @@ type Options struct {
 	// WrapSink wraps the output producer (a delaying sink makes acks
 	// arrive out of order).
 	WrapSink func(Sink) Sink
-	// UnorderedCommits leaves goka's consumer group unwrapped, so marks reach
-	// sarama as goka makes them. Only to demonstrate, in a test, the loss
-	// the commit wrapper prevents.
+	// UnorderedCommits forwards goka's marks to sarama as goka makes them
+	// (commit.WrapBuilderUnordered: claims are still tracked, so metrics and
+	// readiness work). Only to demonstrate, in a test, the loss the commit
+	// wrapper prevents; the fanout binary sets it only when built with the
+	// faultinject tag (cmd/fanout).
 	UnorderedCommits bool
 }
 
@@ -147,7 +149,7 @@ func (r *Runner) ProcessorReady() error {
 	if p == nil {
 		return errors.New("processor not running")
 	}
-	if s := p.StateReader().State(); s != goka.ProcStateRunning || !r.opts.UnorderedCommits && !r.reg.Joined() {
+	if s := p.StateReader().State(); s != goka.ProcStateRunning || !r.reg.Joined() {
 		return fmt.Errorf("joining the group or recovering the table (processor state %d)", s)
 	}
 	return nil

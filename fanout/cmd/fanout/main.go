@@ -48,7 +48,7 @@ func run(cfg *fanoutcfg.Config) error {
 		log.Warn(w)
 	}
 	reg := telemetry.NewRegistry()
-	r, err := processor.New(cfg, reg, log, processor.Options{})
+	r, err := processor.New(cfg, reg, log, testBuildOptions(log))
 	if err != nil {
 		return err
 	}
