@@ -60,6 +60,7 @@ type Runner struct {
 	query      http.Handler
 	lockFile   *os.File
 	watch      *stallWatch
+	stop       *stopClock // set by Run
 }
 
 // New prepares a runner; nothing connects to Kafka until Run.
@@ -188,11 +189,15 @@ func (r *Runner) connect() (*Admin, error) {
 }
 
 // Run runs until ctx ends (clean shutdown: in-flight messages finish, their
-// offsets are committed, the group is left) or a fatal error.
+// offsets are committed, the group is left) or a fatal error. The shutdown
+// takes at most SHUTDOWN_TIMEOUT whatever Kafka's state; if it could not
+// finish in that time (outputs unflushed, goka still closing) Run returns
+// an error wrapping ErrShutdownIncomplete.
 func (r *Runner) Run(ctx context.Context) (err error) {
 	if r.lockFile != nil {
 		defer r.lockFile.Close()
 	}
+	r.stop = newStopClock(ctx, r.cfg.ShutdownTimeout)
 	cfg := r.cfg
 	parts, err := r.waitRaw(ctx)
 	if err != nil {
@@ -213,7 +218,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	// Closed only after the processor stopped: goka's shutdown waits for
 	// the acks of in-flight outputs.
 	defer func() {
-		if cerr := producer.Close(producerCloseTimeout); cerr != nil {
+		if cerr := producer.Close(min(producerCloseTimeout, r.stop.left())); cerr != nil {
 			r.log.Error("output producer did not flush; its records were not committed and are emitted again on the next start", "err", cerr)
 			if err == nil {
 				err = cerr
@@ -228,7 +233,11 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return nil // ctx ended
 	}
-	defer topicsAdmin.Close()
+	defer func() {
+		if cerr := topicsAdmin.CloseWithin(min(adminCloseTimeout, r.stop.left())); cerr != nil {
+			r.log.Warn("topics admin client did not close", "err", errSummary(cerr))
+		}
+	}()
 	tm, err := topics.New(topicsAdmin.Admin, r.outputSpec(), cfg.Routes().DefaultTemplate(), topics.Options{RetryBudget: cfg.TopicRetryBudget, Log: r.log})
 	if err != nil {
 		return errFatal{fmt.Errorf("output topics: %w", err)}
@@ -258,6 +267,11 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		started := time.Now()
 		err = r.runProcessor(ctx, pl)
 		if ctx.Err() != nil {
+			if errors.Is(err, ErrShutdownIncomplete) {
+				r.log.Error("processor did not stop within SHUTDOWN_TIMEOUT; its uncommitted messages are processed again on the next start",
+					"err", errSummary(err), "timeout", cfg.ShutdownTimeout)
+				return err
+			}
 			r.log.Info("processor stopped", "err", errSummary(err))
 			return nil
 		}
@@ -439,7 +453,23 @@ func (r *Runner) runProcessor(ctx context.Context, pl *Pipeline) error {
 
 	r.proc.Store(p)
 	defer r.proc.Store(nil)
-	return p.Run(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	// Shutting down: goka finishes the in-flight messages, commits and
+	// closes its clients, each step waiting up to a minute when Kafka is
+	// gone. It gets what is left of SHUTDOWN_TIMEOUT, then is abandoned.
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(r.stop.left()):
+		return fmt.Errorf("%w: goka processor still stopping after %s (in-flight outputs, commit or consumer group close waiting for Kafka)",
+			ErrShutdownIncomplete, cfg.ShutdownTimeout)
+	}
 }
 
 // mismatch recognizes goka's topic manager errors about a table whose
