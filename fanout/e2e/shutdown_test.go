@@ -3,6 +3,8 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os/exec"
 	"strings"
 	"sync"
@@ -14,8 +16,9 @@ import (
 )
 
 // TestFanoutShutdownWithBrokerGone (issue 12): stream through two fanout
-// replicas, stop the broker, wait 45s (long enough for every client to sit
-// in its retries and backoffs), then SIGTERM both. Each must exit within
+// replicas, stop the broker and blackhole its address, wait 45s (long
+// enough for every client to sit in its retries and timeouts), then
+// SIGTERM both. Each must exit within
 // SHUTDOWN_TIMEOUT plus a little slack, whatever it was waiting for, and
 // say in its last log line how it stopped. It once took minutes: goka alone
 // waits up to a minute per step (in-flight messages, its producer, the
@@ -43,6 +46,11 @@ func TestFanoutShutdownWithBrokerGone(t *testing.T) {
 		return v > 500, fmt.Sprintf("emitted %v", v)
 	})
 	b.Stop()
+	// A broker that is gone on a real network does not refuse
+	// connections at once as a stopped local one does: its address
+	// blackholes them, and every request waits for sarama's 30s timeouts.
+	// A listener that accepts and never answers does the same here.
+	blackhole(t, b.Addr(1))
 	time.Sleep(45 * time.Second)
 
 	var wg sync.WaitGroup
@@ -98,6 +106,38 @@ func TestFanoutShutdownWithBrokerGone(t *testing.T) {
 		}
 		s.forget(r)
 	}
+}
+
+// blackhole accepts connections on addr and never answers, until the test
+// ends.
+func blackhole(t *testing.T, addr string) {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("blackhole on %s: %v", addr, err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go func() { _, _ = io.Copy(io.Discard, c) }()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
 }
 
 func containsAll(s string, parts ...string) bool {

@@ -193,11 +193,37 @@ func (r *Runner) connect() (*Admin, error) {
 // takes at most SHUTDOWN_TIMEOUT whatever Kafka's state; if it could not
 // finish in that time (outputs unflushed, goka still closing) Run returns
 // an error wrapping ErrShutdownIncomplete.
-func (r *Runner) Run(ctx context.Context) (err error) {
+func (r *Runner) Run(ctx context.Context) error {
+	r.stop = newStopClock(ctx, r.cfg.ShutdownTimeout)
+	done := make(chan error, 1)
+	go func() { done <- r.run(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	// The steps of the shutdown bound themselves by the clock (and say
+	// which one overran); this catches a wait that does not know the
+	// context, such as a sarama client connecting to a broker that
+	// accepts connections but never answers (30s per request). The grace
+	// lets a step's own, more precise error arrive first.
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(r.stop.left() + stepGrace):
+		return fmt.Errorf("%w: still stopping after SHUTDOWN_TIMEOUT (%s): a Kafka call that ignores the shutdown (connecting, creating topics) was still waiting",
+			ErrShutdownIncomplete, r.cfg.ShutdownTimeout)
+	}
+}
+
+// stepGrace is how long past the shutdown deadline Run waits for its
+// steps' own timeout errors.
+const stepGrace = 500 * time.Millisecond
+
+func (r *Runner) run(ctx context.Context) (err error) {
 	if r.lockFile != nil {
 		defer r.lockFile.Close()
 	}
-	r.stop = newStopClock(ctx, r.cfg.ShutdownTimeout)
 	cfg := r.cfg
 	parts, err := r.waitRaw(ctx)
 	if err != nil {
