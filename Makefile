@@ -68,11 +68,14 @@ demo:
 	deployments/local/demo.sh
 
 # Fault suite (fanout/e2e/faults_test.go): kill -9 and scaling of fanout replicas, broker
-# restart and loss (private 1- and 3-node clusters), duplicates, ingester SIGTERM, poison
-# messages; each under load through the built binaries, zero loss required. Prints and
-# writes the report .local/faults-report.txt (logs in .local/faults/<case>/).
+# restart and loss (private 1- and 3-node clusters), duplicates, ingester SIGTERM and
+# rolling restart, poison messages, a topic Kafka refuses; each under load through the
+# built binaries, zero loss required. A control run (a faultinject build of the fanout
+# without in-order commits, built by the test) must lose events under kill -9, or the
+# suite fails: it shows the suite can see that loss. Prints and writes the report
+# .local/faults-report.txt (logs in .local/faults/<case>/).
 # test-faults-light is the CI size (FAULTS_LIGHT=1: lower rate, shorter phases, 3 kills
-# instead of 5, no three-node cluster), about 4 minutes on two idle cores.
+# instead of 5, 2 control kills instead of 3, no three-node cluster).
 FAULTS_KAFKA_PORT ?= 19192
 FAULTS_KAFKA_DATA_DIR ?= $(CURDIR)/.local/kafka/faults
 FAULTS_GO_TEST = cd fanout && go test -tags faults -count=1 -run TestFaults ./e2e/

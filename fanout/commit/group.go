@@ -125,6 +125,19 @@ func (r *Registry) remove(k tp, c *claimState) {
 // WrapBuilder returns a consumer group builder whose sessions forward marks
 // in delivery order. reg may be nil.
 func WrapBuilder(inner goka.ConsumerGroupBuilder, reg *Registry) goka.ConsumerGroupBuilder {
+	return wrapBuilder(inner, reg, false)
+}
+
+// WrapBuilderUnordered is the control for tests that must show what the
+// ordering prevents: it tracks claims for reg exactly as WrapBuilder does
+// (partitions, lag and readiness keep working), but forwards every mark as
+// goka makes it, which is what goka does on its own. Never for production:
+// a crash then loses events (fanout/e2e's fault suite proves it).
+func WrapBuilderUnordered(inner goka.ConsumerGroupBuilder, reg *Registry) goka.ConsumerGroupBuilder {
+	return wrapBuilder(inner, reg, true)
+}
+
+func wrapBuilder(inner goka.ConsumerGroupBuilder, reg *Registry, unordered bool) goka.ConsumerGroupBuilder {
 	if reg == nil {
 		reg = NewRegistry()
 	}
@@ -133,25 +146,27 @@ func WrapBuilder(inner goka.ConsumerGroupBuilder, reg *Registry) goka.ConsumerGr
 		if err != nil {
 			return nil, err
 		}
-		return &consumerGroup{ConsumerGroup: cg, reg: reg}, nil
+		return &consumerGroup{ConsumerGroup: cg, reg: reg, unordered: unordered}, nil
 	}
 }
 
 type consumerGroup struct {
 	sarama.ConsumerGroup
-	reg *Registry
+	reg       *Registry
+	unordered bool
 }
 
 func (g *consumerGroup) Consume(ctx context.Context, topics []string, h sarama.ConsumerGroupHandler) error {
-	return g.ConsumerGroup.Consume(ctx, topics, &handler{inner: h, reg: g.reg})
+	return g.ConsumerGroup.Consume(ctx, topics, &handler{inner: h, reg: g.reg, unordered: g.unordered})
 }
 
 // handler wraps goka's handler for one Consume call. goka's copartitioning
 // strategy is eager, so one Consume call is one session: Setup, the claims,
 // Cleanup.
 type handler struct {
-	inner sarama.ConsumerGroupHandler
-	reg   *Registry
+	inner     sarama.ConsumerGroupHandler
+	reg       *Registry
+	unordered bool
 
 	mu   sync.Mutex
 	sess *session
@@ -161,7 +176,7 @@ func (h *handler) wrap(s sarama.ConsumerGroupSession) *session {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.sess == nil || h.sess.ConsumerGroupSession != s {
-		h.sess = &session{ConsumerGroupSession: s, trackers: map[tp]*Tracker{}}
+		h.sess = &session{ConsumerGroupSession: s, trackers: map[tp]*Tracker{}, unordered: h.unordered}
 	}
 	return h.sess
 }
@@ -234,6 +249,7 @@ func (c *claim) Messages() <-chan *sarama.ConsumerMessage { return c.out }
 // session is what goka sees: marks go through the partition's tracker.
 type session struct {
 	sarama.ConsumerGroupSession
+	unordered bool // WrapBuilderUnordered: forward marks as they come
 
 	mu       sync.RWMutex
 	trackers map[tp]*Tracker
@@ -258,6 +274,14 @@ func (s *session) MarkOffset(topic string, partition int32, offset int64, metada
 	if t == nil {
 		// Nothing of this partition went through a tracked claim, so there is
 		// no earlier unfinished message to protect.
+		s.ConsumerGroupSession.MarkOffset(topic, partition, offset, metadata)
+		return
+	}
+	if s.unordered {
+		// The tracker still learns the message is finished (lag, in-flight
+		// metrics), but sarama gets goka's mark at once, whatever is still
+		// in flight before it.
+		t.Done(offset)
 		s.ConsumerGroupSession.MarkOffset(topic, partition, offset, metadata)
 		return
 	}

@@ -159,3 +159,49 @@ func TestLag(t *testing.T) {
 		}
 	}
 }
+
+// The unordered control forwards each mark as goka makes it (what goka
+// does alone: sarama keeps the highest) while the registry still tracks the
+// claim, so the fault suite's control run sees partitions and lag.
+func TestUnorderedControlForwardsEveryMark(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	real := &fakeSession{ctx: ctx, marks: map[int32][]int64{}}
+	inner := &recordingHandler{sess: make(chan sarama.ConsumerGroupSession, 1), msgs: make(chan *sarama.ConsumerMessage, 100)}
+	reg := NewRegistry()
+	h := &handler{inner: inner, reg: reg, unordered: true}
+	if err := h.Setup(real); err != nil {
+		t.Fatal(err)
+	}
+	ws := <-inner.sess
+	c := &fakeClaim{0, make(chan *sarama.ConsumerMessage)}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = h.ConsumeClaim(real, c) }()
+	for _, o := range []int64{0, 1, 2} {
+		c.ch <- &sarama.ConsumerMessage{Topic: "raw", Partition: 0, Offset: o}
+	}
+	for range 3 {
+		select {
+		case <-inner.msgs:
+		case <-time.After(5 * time.Second):
+			t.Fatal("messages not forwarded to the inner handler")
+		}
+	}
+	ws.MarkOffset("raw", 0, 3, "") // offset 2 finished first: forwarded at once
+	if got := real.got(0); len(got) != 1 || got[0] != 3 {
+		t.Fatalf("marks %v, want [3] (goka's mark past unfinished offsets 0 and 1)", got)
+	}
+	if snap := reg.Snapshot(); len(snap) != 1 || snap[0].Pending != 3 {
+		t.Fatalf("snapshot %+v: the claim is not tracked", snap)
+	}
+	ws.MarkOffset("raw", 0, 1, "")
+	ws.MarkOffset("raw", 0, 2, "")
+	if snap := reg.Snapshot(); len(snap) != 1 || snap[0].Pending != 0 || snap[0].Committed != 3 {
+		t.Fatalf("snapshot %+v after every message finished", snap)
+	}
+	close(c.ch)
+	<-done
+	if err := h.Cleanup(real); err != nil {
+		t.Fatal(err)
+	}
+}

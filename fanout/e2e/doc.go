@@ -17,6 +17,10 @@
 //     topic the demo's routes file names, as the JSON the normalizer makes.
 //   - TestFaults (build tag faults; `make test-faults`, `make
 //     test-faults-light`): the same checks under faults (kill -9, scaling,
-//     broker restart and loss, duplicates, ingester restart, poison
-//     messages), with a report table in .local/faults-report.txt.
+//     broker restart and loss, duplicates, ingester restart and rolling
+//     restart, poison messages, a topic Kafka refuses), plus a control run
+//     without in-order commits that must lose events, with a report table
+//     in .local/faults-report.txt.
+//   - TestFanoutShutdownWithBrokerGone (in `make test`): SIGTERM after the
+//     broker has been gone for 45s; the fanout exits within SHUTDOWN_TIMEOUT.
 package e2e

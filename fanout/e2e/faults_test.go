@@ -46,6 +46,10 @@ type plan struct {
 	rate  float64       // distinct events per second from the simulator
 	phase time.Duration // load before, between and after faults
 	kills int           // kill -9 rounds of case 1
+	// controlKills: kill -9 rounds of the control run (case 1c), each
+	// timed right after a commit, so one round alone is very likely to
+	// lose events without the commit wrapper.
+	controlKills int
 	// threeNodes runs case 3b (a three-node cluster: the slowest to start).
 	threeNodes bool
 }
@@ -54,9 +58,9 @@ type plan struct {
 // single-node broker restart but not the three-node cluster.
 func currentPlan() plan {
 	if os.Getenv("FAULTS_LIGHT") != "" {
-		return plan{name: "light", rate: 800, phase: 4 * time.Second, kills: 3}
+		return plan{name: "light", rate: 800, phase: 4 * time.Second, kills: 3, controlKills: 2}
 	}
-	return plan{name: "full", rate: 2000, phase: 10 * time.Second, kills: 5, threeNodes: true}
+	return plan{name: "full", rate: 2000, phase: 10 * time.Second, kills: 5, controlKills: 3, threeNodes: true}
 }
 
 // --- the report --------------------------------------------------------------
@@ -177,14 +181,19 @@ func TestFaults(t *testing.T) {
 	}
 
 	run("1-kill-9-fanout-x"+strconv.Itoa(p.kills), func(t *testing.T, logDir string) *result {
-		return caseKillFanout(t, brokers, logDir, p, rng)
+		return caseKillFanout(t, brokers, logDir, p, rng, false)
+	})
+	run("1c-control-unordered-kill-9-x"+strconv.Itoa(p.controlKills), func(t *testing.T, logDir string) *result {
+		return caseKillFanout(t, brokers, logDir, p, rng, true)
 	})
 	run("2-scale-fanout-1-3-1", func(t *testing.T, logDir string) *result { return caseScale(t, brokers, logDir, p) })
 	run("3a-restart-broker", func(t *testing.T, logDir string) *result { return caseBrokerRestart(t, logDir, p) })
 	run("3b-kill-1-of-3-brokers", func(t *testing.T, logDir string) *result { return caseBrokerLoss(t, logDir, p) })
 	run("4-duplicates-20pct", func(t *testing.T, logDir string) *result { return caseDuplicates(t, brokers, logDir, p) })
 	run("5-sigterm-ingester", func(t *testing.T, logDir string) *result { return caseIngesterRestart(t, brokers, logDir, p) })
+	run("5b-rolling-restart-ingester", func(t *testing.T, logDir string) *result { return caseIngesterRollout(t, brokers, logDir, p) })
 	run("6-poison-and-oversized", func(t *testing.T, logDir string) *result { return casePoison(t, brokers, logDir, p) })
+	run("7-topic-refused-colliding-name", func(t *testing.T, logDir string) *result { return caseTopicRefused(t, brokers, logDir, p) })
 }
 
 // --- shared steps --------------------------------------------------------------
@@ -243,7 +252,7 @@ func finishWrote(t *testing.T, s *stack, name string, testWrote int, injected ..
 	}
 	book := expectations(t, s.sim.Records(), s.routes, s.prefix)
 	for _, e := range injected {
-		book.add(t, e.id, 0, e.ev, e.raw)
+		book.addTo(t, e.id, 0, e.ev, e.raw, e.topic)
 	}
 	res := analyze(name, book, raw, outs)
 	explain(t, s, res, dlq, testWrote)
@@ -375,13 +384,35 @@ func (p *proc) kill(t *testing.T) {
 // once) sit right behind events whose outputs are in flight: the case that
 // loses events if goka's out-of-order marks reach the commit (fanout/commit);
 // a 50ms linger keeps outputs in flight longer.
-func caseKillFanout(t *testing.T, brokers []string, logDir string, p plan, rng *mrand.Rand) *result {
+//
+// 1c, the control (control=true): the same with a faultinject build of the
+// fanout whose commit wrapper forwards goka's marks as they come. It must
+// lose events, or the suite could not tell the wrapper works. To make that
+// near certain in few rounds, outputs and table writes linger 3s (sarama
+// batches them that long, so every commit in between passes unacked
+// events, behind the duplicates marked at once) and each kill comes right
+// after the group's committed offsets moved.
+func caseKillFanout(t *testing.T, brokers []string, logDir string, p plan, rng *mrand.Rand, control bool) *result {
 	cfg := faultStack(t, brokers, logDir, p, 0.2)
 	cfg.fanoutEnv = map[string]string{"KAFKA_LINGER": "50ms"}
+	kills := p.kills
+	if control {
+		cfg.fanoutBin = faultInjectFanout(t)
+		cfg.fanoutEnv = map[string]string{"FANOUT_FAULTINJECT_UNORDERED_COMMITS": "1",
+			"KAFKA_LINGER": "3s", "KAFKA_BATCH_BYTES": strconv.Itoa(32 << 20), "FANOUT_MAX_INFLIGHT": "100000"}
+		kills = p.controlKills
+	}
 	s := newStack(t, cfg)
 	startPipeline(s, "fanout-1", "fanout-2")
+	if control {
+		for _, r := range s.replicas() {
+			if s.fanout(r).logLine("FAULT-INJECTION BUILD") == "" {
+				t.Fatalf("%s does not log that in-order commits are off: the control would test the wrapper", s.fanout(r).name)
+			}
+		}
+	}
 	var log []string
-	for i := 1; i <= p.kills; i++ {
+	for i := 1; i <= kills; i++ {
 		a := s.waitAssigned(3 * time.Minute)
 		var owners []string
 		for r, n := range a {
@@ -392,6 +423,9 @@ func caseKillFanout(t *testing.T, brokers []string, logDir string, p plan, rng *
 		sort.Strings(owners)
 		victim := owners[rng.IntN(len(owners))]
 		time.Sleep(500*time.Millisecond + time.Duration(rng.Int64N(int64(2500*time.Millisecond))))
+		if control {
+			s.waitCommitMoves(10 * time.Second)
+		}
 		pr := s.fanout(victim)
 		m, err := pr.metrics()
 		if err != nil {
@@ -415,8 +449,62 @@ func caseKillFanout(t *testing.T, brokers []string, logDir string, p plan, rng *
 		res.note("%s", l)
 	}
 	res.note("re-emits (same key and tf-raw as the first copy): %d", res.reEmits)
+	if control {
+		res.expectLoss = true
+		res.note("control, without in-order commits: %d events lost after the raw topic (expected > 0: the suite sees the loss the wrapper prevents)", len(res.lost))
+		if len(res.notInRaw) > 0 {
+			t.Errorf("%d events never reached the raw topic: the control's loss must come from the fanout alone", len(res.notInRaw))
+		}
+		return res
+	}
 	requireNoLoss(t, res)
 	return res
+}
+
+// waitCommitMoves returns as soon as the group's committed offsets move
+// (sarama commits about once a second), so a kill lands right after a
+// commit, before the outputs it passed are flushed.
+func (s *stack) waitCommitMoves(timeout time.Duration) {
+	s.t.Helper()
+	client, err := sarama.NewClient(s.cfg.brokers, kafkatest.Config())
+	if err != nil {
+		s.t.Fatalf("kafka client: %v", err)
+	}
+	defer client.Close()
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		s.t.Fatalf("kafka admin: %v", err)
+	}
+	parts := make([]int32, s.cfg.partitions)
+	for i := range parts {
+		parts[i] = int32(i)
+	}
+	sum := func() int64 {
+		res, err := admin.ListConsumerGroupOffsets(s.group, map[string][]int32{s.raw: parts})
+		if err != nil {
+			return -1
+		}
+		var n int64
+		for _, p := range parts {
+			if b := res.GetBlock(s.raw, p); b != nil && b.Offset > 0 {
+				n += b.Offset
+			}
+		}
+		return n
+	}
+	first := sum()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		switch n := sum(); {
+		case n < 0:
+		case first < 0:
+			first = n
+		case n != first:
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.t.Fatalf("the group's committed offsets did not move in %s", timeout)
 }
 
 // 2. Scale the fanout 1 -> 3 -> 1 under load (graceful start and SIGTERM).
@@ -593,6 +681,58 @@ func caseIngesterRestart(t *testing.T, brokers []string, logDir string, p plan) 
 	return res
 }
 
+// 5b. A rolling restart of the ingester as the DaemonSet does it
+// (maxSurge 1, maxUnavailable 0): the new ingester starts beside the old
+// one, and only once it is ready does the old one get SIGTERM. The
+// simulator keeps producing throughout (as a node does), and both read
+// the stream during the overlap, so the raw topic holds two copies of the
+// overlap's events at different offsets: the fanout must drop exactly
+// those, and nothing may be missing (no gap, unlike case 5).
+func caseIngesterRollout(t *testing.T, brokers []string, logDir string, p plan) *result {
+	// No injected duplicates: every extra raw copy comes from the overlap.
+	s := newStack(t, faultStack(t, brokers, logDir, p, 0))
+	startPipeline(s, "fanout-1", "fanout-2")
+	time.Sleep(p.phase)
+	old := s.ingester
+	t0 := time.Now()
+	next := s.startIngester()
+	waitFor(t, "the new ingester ready", time.Minute, func() (bool, string) {
+		return next.ready(), "not ready"
+	})
+	ready := time.Since(t0)
+	var atTerm float64
+	if m, err := next.metrics(); err == nil {
+		atTerm = m.Sum("ingester_events_received_total")
+	}
+	t1 := time.Now()
+	old.stop(t, time.Minute)
+	stopped := time.Since(t1)
+	time.Sleep(p.phase)
+	res, _ := finish(t, s, "5b-rolling-restart-ingester")
+
+	requireNoLoss(t, res)
+	st := s.sim.Stats()
+	if n := st.Dropped["no_client"]; n != 0 {
+		t.Errorf("%d events generated while no ingester was connected: the rollout left a gap", n)
+	}
+	overlap := res.rawMessages - res.inRaw // extra raw copies, all duplicates
+	dropped := s.fanoutTotal("fanout_duplicates_dropped_total")
+	if overlap <= 0 {
+		t.Errorf("the raw topic holds no second copy: the two ingesters did not overlap")
+	}
+	if dropped != float64(overlap) {
+		t.Errorf("the fanout dropped %v duplicates, the raw topic holds %d extra copies", dropped, overlap)
+	}
+	if res.reEmits != 0 {
+		t.Errorf("%d re-emits: a rollout of the ingester must not replay the fanout", res.reEmits)
+	}
+	res.note("new ingester ready %s after its start (it had received %v events when the old one got SIGTERM); the old one stopped in %s",
+		ready.Round(10*time.Millisecond), atTerm, stopped.Round(10*time.Millisecond))
+	res.note("overlap: %d events reached the raw topic twice (read by both ingesters), the fanout dropped %v duplicates; %d generated with no ingester connected",
+		overlap, dropped, st.Dropped["no_client"])
+	return res
+}
+
 // 6. A poison message (random bytes) and an oversized one (a valid exec
 // event whose JSON exceeds what the fanout may produce) on the raw topic,
 // under load: both land in the DLQ with their reasons, the rest flows. A
@@ -641,6 +781,8 @@ type injectedEvent struct {
 	id  string
 	ev  *tetragon.GetEventsResponse
 	raw []byte
+	// topic: where it must come out ("": where the routes put it).
+	topic string
 }
 
 // largeEvent is a valid exec event with 2 MiB of incompressible arguments.
@@ -672,6 +814,7 @@ type rawMsg struct {
 	key   string
 	value []byte
 	typ   string
+	node  string // tf-node ("": e2e-node)
 }
 
 // produceRaw writes messages to the raw topic as the ingester would (same
@@ -689,10 +832,14 @@ func produceRaw(t *testing.T, brokers []string, topic string, msgs []rawMsg) {
 	}
 	defer pr.Close()
 	for _, m := range msgs {
+		node := m.node
+		if node == "" {
+			node = "e2e-node"
+		}
 		_, _, err := pr.SendMessage(&sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(m.key),
 			Value: sarama.ByteEncoder(m.value), Headers: []sarama.RecordHeader{
 				{Key: []byte(headers.Type), Value: []byte(m.typ)},
-				{Key: []byte(headers.Node), Value: []byte("e2e-node")},
+				{Key: []byte(headers.Node), Value: []byte(node)},
 				{Key: []byte(headers.IngestNS), Value: []byte(strconv.FormatInt(time.Now().UnixNano(), 10))},
 				{Key: []byte(headers.Format), Value: []byte(headers.FormatRaw)},
 			}})
@@ -734,4 +881,109 @@ func oversizedEvent(t *testing.T) (string, []byte) {
 		t.Fatalf("oversized event's JSON is only %d bytes", len(j))
 	}
 	return eventid.FromResponse(ev).String(), b
+}
+
+// 7. A topic Kafka refuses for good, under load: with the routes of issue
+// 12, "x.n.{node}.{type}" for namespace edge-node and "x.{namespace}.{type}"
+// for the rest, a process_exec of node ok.example makes x.n.ok.example.
+// process_exec, and one of namespace n_ok_example then renders
+// x.n_ok_example.process_exec, which Kafka refuses (it treats "." and "_"
+// alike: a collision). The refused event must land in its default topic,
+// counted, without restarting the processor, while every replica stays
+// ready with all partitions, and the lag must drain to 0.
+func caseTopicRefused(t *testing.T, brokers []string, logDir string, p plan) *result {
+	cfg := faultStack(t, brokers, logDir, p, 0.05)
+	cfg.extraRules = `  - name: edge-by-node
+    match:
+      namespaces: ["edge-node"]
+    topic: "tetragon.n.{node}.{type}"
+  - name: n-ok-by-namespace
+    match:
+      namespaces: ["n_ok_example"]
+    topic: "tetragon.{namespace}.{type}"
+
+`
+	s := newStack(t, cfg)
+	startPipeline(s, "fanout-1", "fanout-2")
+	time.Sleep(p.phase / 2)
+
+	first := namespacedExec(t, "ZTJlLW5vZGU6ZWRnZQ==", "edge-node", "ok.example")
+	first.topic = s.prefix + ".n.ok.example.process_exec"
+	second := namespacedExec(t, "ZTJlLW5vZGU6Y29sbGlkZQ==", "n_ok_example", "ok.example")
+	refused := s.prefix + ".n_ok_example.process_exec"
+	second.topic = s.prefix + ".process_exec"
+
+	produceRaw(t, brokers, s.raw, []rawMsg{{key: first.id, value: first.raw, typ: "process_exec", node: "ok.example"}})
+	waitFor(t, "the first event's topic created", time.Minute, func() (bool, string) {
+		for _, tp := range listTopics(t, brokers, s.prefix) {
+			if tp == first.topic {
+				return true, ""
+			}
+		}
+		return false, first.topic + " missing"
+	})
+	t0 := time.Now()
+	produceRaw(t, brokers, s.raw, []rawMsg{{key: second.id, value: second.raw, typ: "process_exec", node: "ok.example"}})
+
+	// Every replica ready, owning every partition, for the whole phase
+	// after the refusal; the refusal is counted once.
+	var notReady []string
+	var rerouted time.Duration
+	end := time.Now().Add(p.phase)
+	for time.Now().Before(end) || rerouted == 0 {
+		if a, err := s.assignment(); err != nil {
+			notReady = append(notReady, fmt.Sprintf("%s: %v", time.Since(t0).Round(time.Second), err))
+		} else if total := sumInts(a); total != s.cfg.partitions {
+			notReady = append(notReady, fmt.Sprintf("%s: assignment %v", time.Since(t0).Round(time.Second), a))
+		}
+		s.scrapeNow()
+		if rerouted == 0 && s.fanoutTotal("fanout_events_rerouted_total", "reason", "topic_refused") > 0 {
+			rerouted = time.Since(t0) // an upper bound: the scrapes are ~100ms apart
+		}
+		if time.Since(t0) > 2*time.Minute {
+			t.Fatalf("the refused event was not rerouted within 2 minutes")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	res, _ := finishWrote(t, s, "7-topic-refused-colliding-name", 2, first, second)
+	requireNoLoss(t, res)
+	if len(notReady) > 0 {
+		t.Errorf("replicas not ready or partitions unassigned after the refusal: %v", notReady)
+	}
+	if n := s.fanoutTotal("fanout_processor_restarts_total"); n != 0 {
+		t.Errorf("%v processor restarts, want 0", n)
+	}
+	if n := s.fanoutTotal("fanout_events_rerouted_total", "reason", "topic_refused"); n != 1 {
+		t.Errorf("fanout_events_rerouted_total{reason=topic_refused} = %v, want 1", n)
+	}
+	for _, tp := range listTopics(t, brokers, s.prefix) {
+		if tp == refused {
+			t.Errorf("%s exists: Kafka was expected to refuse it", refused)
+		}
+	}
+	res.note("injected %s (namespace edge-node, node ok.example) -> %s; then %s (namespace n_ok_example) whose topic %s collides with it",
+		first.id, first.topic, second.id, refused)
+	res.note("the refused event was rerouted to %s (counted topic_refused) within %s of being written; processor restarts %v; every replica ready with all partitions throughout; committed lag 0 at the end",
+		second.topic, rerouted.Round(10*time.Millisecond), s.fanoutTotal("fanout_processor_restarts_total"))
+	return res
+}
+
+func sumInts(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// namespacedExec is a small exec event of a pod in ns on node.
+func namespacedExec(t *testing.T, execID, ns, node string) injectedEvent {
+	ev := execEvent(execID, "-c true")
+	ev.NodeName = node
+	ev.GetProcessExec().Process.Pod = &tetragon.Pod{Namespace: ns, Name: "p-" + ns, Container: &tetragon.Container{Id: "c1", Name: "main"}}
+	b, err := proto.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return injectedEvent{id: eventid.FromResponse(ev).String(), ev: ev, raw: b}
 }

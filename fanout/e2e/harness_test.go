@@ -36,12 +36,19 @@ var (
 	buildOnce sync.Once
 	buildDir  string
 	buildErr  error
+
+	injectOnce sync.Once
+	injectBin  string
+	injectErr  error
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if buildDir != "" {
 		_ = os.RemoveAll(buildDir)
+	}
+	if injectBin != "" {
+		_ = os.RemoveAll(filepath.Dir(injectBin))
 	}
 	os.Exit(code)
 }
@@ -80,6 +87,32 @@ func bins(t *testing.T) binaries {
 		t.Fatal(buildErr)
 	}
 	return binaries{filepath.Join(buildDir, "ingester"), filepath.Join(buildDir, "fanout")}
+}
+
+// faultInjectFanout returns a fanout binary built with the faultinject tag
+// from this checkout (whatever E2E_BIN_DIR says: release builds lack the
+// hooks it honours, see fanout/cmd/fanout/testbuild_faultinject.go). Built
+// once per test run; go's build cache recompiles only the main package.
+func faultInjectFanout(t *testing.T) string {
+	t.Helper()
+	root := kafkatest.RepoRoot(t)
+	injectOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tetragon-fanout-e2e-faultinject")
+		if err != nil {
+			injectErr = err
+			return
+		}
+		injectBin = filepath.Join(dir, "fanout")
+		cmd := exec.Command("go", "build", "-tags", "faultinject", "-o", injectBin, "./fanout/cmd/fanout")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			injectErr = fmt.Errorf("go build -tags faultinject ./fanout/cmd/fanout: %v\n%s", err, out)
+		}
+	})
+	if injectErr != nil {
+		t.Fatal(injectErr)
+	}
+	return injectBin
 }
 
 // freeAddr returns a loopback host:port that was free a moment ago.
@@ -265,6 +298,12 @@ type stackConfig struct {
 	// extra settings for the binaries.
 	ingesterEnv map[string]string
 	fanoutEnv   map[string]string
+	// fanoutBin replaces the fanout binary under test (the fault suite's
+	// control run uses a faultinject build).
+	fanoutBin string
+	// extraRules are routes rules (YAML list items, topics spelled
+	// "tetragon.…" like the demo's) tried before the demo's rules.
+	extraRules string
 	// logDir keeps the logs (a temp dir when empty).
 	logDir string
 }
@@ -450,7 +489,16 @@ func (s *stack) writeRoutes() string {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	out := strings.ReplaceAll(string(data), `"tetragon.`, `"`+s.prefix+`.`)
+	text := string(data)
+	if s.cfg.extraRules != "" {
+		i := strings.Index(text, "\nrules:\n")
+		if i < 0 {
+			s.t.Fatalf("%s has no rules: list to put the case's rules in front of", demoRoutes(s.t))
+		}
+		i += len("\nrules:\n")
+		text = text[:i] + s.cfg.extraRules + text[i:]
+	}
+	out := strings.ReplaceAll(text, `"tetragon.`, `"`+s.prefix+`.`)
 	path := filepath.Join(s.cfg.logDir, "routes.yaml")
 	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 		s.t.Fatal(err)
@@ -533,7 +581,11 @@ func (s *stack) startFanout(replica string) *proc {
 		env[k] = v
 	}
 	name := fmt.Sprintf("%s#%d", replica, n)
-	p := startProc(s.t, name, s.bins.fanout, filepath.Join(s.cfg.logDir, fmt.Sprintf("%s-%d.log", replica, n)),
+	bin := s.bins.fanout
+	if s.cfg.fanoutBin != "" {
+		bin = s.cfg.fanoutBin
+	}
+	p := startProc(s.t, name, bin, filepath.Join(s.cfg.logDir, fmt.Sprintf("%s-%d.log", replica, n)),
 		freeAddr(s.t), env)
 	s.fanouts[replica] = p
 	s.all = append(s.all, p)

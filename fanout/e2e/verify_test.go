@@ -213,8 +213,18 @@ func expectations(t *testing.T, recs []sim.Sent, routesPath, prefix string) *sen
 	return b
 }
 
-// add expects one distinct event (seq 0: injected by the test).
+// add expects one distinct event (seq 0: injected by the test) where the
+// routes put it.
 func (b *sentBook) add(t *testing.T, id string, seq uint64, ev *tetragon.GetEventsResponse, raw []byte) {
+	t.Helper()
+	b.addTo(t, id, seq, ev, raw, "")
+}
+
+// addTo is add with the output topic the test expects instead of the one
+// the routes name ("": the routes' topic, checked against oracleTopic). A
+// case whose fault changes where an event goes (a topic Kafka refuses)
+// says so here.
+func (b *sentBook) addTo(t *testing.T, id string, seq uint64, ev *tetragon.GetEventsResponse, raw []byte, topic string) {
 	t.Helper()
 	if prev, ok := b.byID[id]; ok {
 		t.Fatalf("events %d and %d share the event id %s: the simulator made two events the pipeline must treat as one", prev.seq, seq, id)
@@ -226,6 +236,14 @@ func (b *sentBook) add(t *testing.T, id string, seq uint64, ev *tetragon.GetEven
 	d := b.routes.Decide(id, &route.Event{Type: f.Type, Namespace: f.Namespace, Pod: f.Pod, Node: f.Node,
 		Labels: f.Labels, Policy: f.PolicyName, Binary: f.Binary, Enforced: f.Enforced})
 	oracle, mayBeSampled := oracleTopic(b.prefix, f.Type, f.Namespace)
+	if topic != "" {
+		if d.Action != route.Emit {
+			t.Fatalf("routes %v the injected %s/%s, the test expects it in %s", d.Action, f.Type, f.Namespace, topic)
+		}
+		w.topic = topic
+		b.byID[id] = w
+		return
+	}
 	switch d.Action {
 	case route.Emit:
 		w.topic = d.Topic
@@ -280,6 +298,10 @@ type result struct {
 	problems     []string
 	perTypeNS    map[[2]string][2]int // (type, namespace) -> expected, received
 	notes        []string
+	// expectLoss: a control run, which must lose events after the raw
+	// topic (it runs without the protection under test); finding none
+	// fails it, because then the suite could not see that loss.
+	expectLoss bool
 }
 
 func (r *result) problem(format string, args ...any) {
@@ -407,7 +429,10 @@ func clip(b []byte) string {
 // failures lists what makes the result wrong whatever the fault.
 func (r *result) failures() []string {
 	var f []string
-	if len(r.lost) > 0 {
+	switch {
+	case r.expectLoss && len(r.lost) == 0:
+		f = append(f, "control run lost nothing after the raw topic: the suite cannot see the loss the commit wrapper prevents")
+	case !r.expectLoss && len(r.lost) > 0:
 		f = append(f, fmt.Sprintf("%d events lost after the raw topic", len(r.lost)))
 	}
 	if r.dedupFailure > 0 {
@@ -435,7 +460,8 @@ const reportLegend = `sent: distinct events the simulated Tetragon sent; dups: e
 sampled: sent events the routes' sample rule keeps out (counted by the fanout, by design never emitted);
 expected = sent - sampled; unique: distinct expected events found in the output topics;
 lost = expected - unique; repeats: outputs repeating an event with the SAME key and tf-raw as its first
-copy (re-emits after a crash: at-least-once); dedup-fail: repeats from ANOTHER raw message (must be 0).`
+copy (re-emits after a crash: at-least-once); dedup-fail: repeats from ANOTHER raw message (must be 0).
+A "control" case runs without a protection on purpose: it PASSes only if it finds the loss (lost > 0).`
 
 func reportHeader() string {
 	return fmt.Sprintf("%-36s %8s %7s %8s %8s %8s %6s %8s %10s", "case", "sent", "dups", "sampled", "expected",

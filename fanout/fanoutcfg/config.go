@@ -49,6 +49,7 @@ type Config struct {
 	RawTopicWaitMax      time.Duration `env:"RAW_TOPIC_WAIT_BACKOFF_MAX" envDefault:"30s" help:"longest wait between checks for a missing raw topic"`
 	RestartBackoffMax    time.Duration `env:"PROCESSOR_RESTART_BACKOFF_MAX" envDefault:"30s" help:"longest wait before restarting a failed processor (it resumes from the last commit)"`
 	TopicRetryBudget     time.Duration `env:"TOPIC_RETRY_BUDGET" envDefault:"2m" help:"how long an output topic Kafka cannot create for a passing reason (no controller, broker restart) holds its events back (not committed, retried); then they go to the default topic like a topic Kafka refuses"`
+	ShutdownTimeout      time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"30s" help:"on SIGTERM, time to finish in-flight events, flush outputs, commit and close every client, whatever Kafka's state; past it the fanout exits 1 (what was not committed is processed again on the next start); keep under the pod's terminationGracePeriodSeconds"`
 	LivenessStall        time.Duration `env:"LIVENESS_STALL_TIMEOUT" envDefault:"5m" help:"/healthz fails when, for this long, Kafka is reachable and there is work but no partition's commit moves (a wedged replica, for Kubernetes to restart); never while Kafka is unreachable"`
 	PartitionChannelSize int           `env:"PARTITION_BUFFER" envDefault:"64" help:"messages buffered per partition in front of the callback"`
 	CompressionLevel     int           `env:"KAFKA_COMPRESSION_LEVEL" envDefault:"1" help:"codec level of outputs and changelog: 1 is the fastest (zstd, gzip); 3 is zstd's default; lz4 and snappy ignore it"`
@@ -226,6 +227,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RawTopicWaitMax < time.Second {
 		add(envconfig.Errorf("RAW_TOPIC_WAIT_BACKOFF_MAX", "must be at least 1s, got %s", c.RawTopicWaitMax))
+	}
+	if c.ShutdownTimeout < time.Second {
+		add(envconfig.Errorf("SHUTDOWN_TIMEOUT", "must be at least 1s, got %s", c.ShutdownTimeout))
 	}
 	if c.LivenessStall < time.Second {
 		add(envconfig.Errorf("LIVENESS_STALL_TIMEOUT", "must be at least 1s, got %s", c.LivenessStall))

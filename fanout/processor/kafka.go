@@ -100,9 +100,9 @@ func (c Configs) GokaOptions(clientID string, tableReplication int, reg *commit.
 		tmc.MismatchBehavior = goka.TMConfigMismatchBehaviorFail
 		return goka.NewTopicManager(brokers, clone(c.Consumer, clientID+"-topics"), tmc)
 	}
-	cgb := goka.ConsumerGroupBuilder(cg)
-	if ordered {
-		cgb = commit.WrapBuilder(cg, reg)
+	cgb := commit.WrapBuilder(cg, reg)
+	if !ordered {
+		cgb = commit.WrapBuilderUnordered(cg, reg)
 	}
 	return []goka.ProcessorOption{
 		goka.WithClientID(clientID),
@@ -159,8 +159,19 @@ func NewAdmin(brokers []string, c *sarama.Config, clientID string) (*Admin, erro
 	return &Admin{Client: cl, Admin: ad}, nil
 }
 
-// Close closes the admin and its client.
-func (a *Admin) Close() error { return a.Admin.Close() }
+// adminCloseTimeout bounds an admin client's close: sarama's waits for the
+// broker connections' in-flight requests, which with a broker gone end
+// only at the network timeouts (30s each).
+const adminCloseTimeout = 5 * time.Second
+
+// Close closes the admin and its client, waiting at most adminCloseTimeout.
+func (a *Admin) Close() error { return a.CloseWithin(adminCloseTimeout) }
+
+// CloseWithin is Close waiting at most d (the connections are left to the
+// process exit after that).
+func (a *Admin) CloseWithin(d time.Duration) error {
+	return within("kafka admin close", d, a.Admin.Close)
+}
 
 // WaitRawTopic returns the raw topic's partition count once it exists. The
 // fanout never creates it (its partition count is the ingester's decision,

@@ -34,9 +34,11 @@ type Options struct {
 	// WrapSink wraps the output producer (a delaying sink makes acks
 	// arrive out of order).
 	WrapSink func(Sink) Sink
-	// UnorderedCommits leaves goka's consumer group unwrapped, so marks reach
-	// sarama as goka makes them. Only to demonstrate, in a test, the loss
-	// the commit wrapper prevents.
+	// UnorderedCommits forwards goka's marks to sarama as goka makes them
+	// (commit.WrapBuilderUnordered: claims are still tracked, so metrics and
+	// readiness work). Only to demonstrate, in a test, the loss the commit
+	// wrapper prevents; the fanout binary sets it only when built with the
+	// faultinject tag (cmd/fanout).
 	UnorderedCommits bool
 }
 
@@ -58,6 +60,7 @@ type Runner struct {
 	query      http.Handler
 	lockFile   *os.File
 	watch      *stallWatch
+	stop       *stopClock // set by Run
 }
 
 // New prepares a runner; nothing connects to Kafka until Run.
@@ -147,7 +150,7 @@ func (r *Runner) ProcessorReady() error {
 	if p == nil {
 		return errors.New("processor not running")
 	}
-	if s := p.StateReader().State(); s != goka.ProcStateRunning || !r.opts.UnorderedCommits && !r.reg.Joined() {
+	if s := p.StateReader().State(); s != goka.ProcStateRunning || !r.reg.Joined() {
 		return fmt.Errorf("joining the group or recovering the table (processor state %d)", s)
 	}
 	return nil
@@ -186,8 +189,38 @@ func (r *Runner) connect() (*Admin, error) {
 }
 
 // Run runs until ctx ends (clean shutdown: in-flight messages finish, their
-// offsets are committed, the group is left) or a fatal error.
-func (r *Runner) Run(ctx context.Context) (err error) {
+// offsets are committed, the group is left) or a fatal error. The shutdown
+// takes at most SHUTDOWN_TIMEOUT whatever Kafka's state; if it could not
+// finish in that time (outputs unflushed, goka still closing) Run returns
+// an error wrapping ErrShutdownIncomplete.
+func (r *Runner) Run(ctx context.Context) error {
+	r.stop = newStopClock(ctx, r.cfg.ShutdownTimeout)
+	done := make(chan error, 1)
+	go func() { done <- r.run(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	// The steps of the shutdown bound themselves by the clock (and say
+	// which one overran); this catches a wait that does not know the
+	// context, such as a sarama client connecting to a broker that
+	// accepts connections but never answers (30s per request). The grace
+	// lets a step's own, more precise error arrive first.
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(r.stop.left() + stepGrace):
+		return fmt.Errorf("%w: still stopping after SHUTDOWN_TIMEOUT (%s): a Kafka call that ignores the shutdown (connecting, creating topics) was still waiting",
+			ErrShutdownIncomplete, r.cfg.ShutdownTimeout)
+	}
+}
+
+// stepGrace is how long past the shutdown deadline Run waits for its
+// steps' own timeout errors.
+const stepGrace = 500 * time.Millisecond
+
+func (r *Runner) run(ctx context.Context) (err error) {
 	if r.lockFile != nil {
 		defer r.lockFile.Close()
 	}
@@ -211,7 +244,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	// Closed only after the processor stopped: goka's shutdown waits for
 	// the acks of in-flight outputs.
 	defer func() {
-		if cerr := producer.Close(producerCloseTimeout); cerr != nil {
+		if cerr := producer.Close(min(producerCloseTimeout, r.stop.left())); cerr != nil {
 			r.log.Error("output producer did not flush; its records were not committed and are emitted again on the next start", "err", cerr)
 			if err == nil {
 				err = cerr
@@ -226,7 +259,11 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return nil // ctx ended
 	}
-	defer topicsAdmin.Close()
+	defer func() {
+		if cerr := topicsAdmin.CloseWithin(min(adminCloseTimeout, r.stop.left())); cerr != nil {
+			r.log.Warn("topics admin client did not close", "err", errSummary(cerr))
+		}
+	}()
 	tm, err := topics.New(topicsAdmin.Admin, r.outputSpec(), cfg.Routes().DefaultTemplate(), topics.Options{RetryBudget: cfg.TopicRetryBudget, Log: r.log})
 	if err != nil {
 		return errFatal{fmt.Errorf("output topics: %w", err)}
@@ -256,6 +293,11 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		started := time.Now()
 		err = r.runProcessor(ctx, pl)
 		if ctx.Err() != nil {
+			if errors.Is(err, ErrShutdownIncomplete) {
+				r.log.Error("processor did not stop within SHUTDOWN_TIMEOUT; its uncommitted messages are processed again on the next start",
+					"err", errSummary(err), "timeout", cfg.ShutdownTimeout)
+				return err
+			}
 			r.log.Info("processor stopped", "err", errSummary(err))
 			return nil
 		}
@@ -437,7 +479,23 @@ func (r *Runner) runProcessor(ctx context.Context, pl *Pipeline) error {
 
 	r.proc.Store(p)
 	defer r.proc.Store(nil)
-	return p.Run(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	// Shutting down: goka finishes the in-flight messages, commits and
+	// closes its clients, each step waiting up to a minute when Kafka is
+	// gone. It gets what is left of SHUTDOWN_TIMEOUT, then is abandoned.
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(r.stop.left()):
+		return fmt.Errorf("%w: goka processor still stopping after %s (in-flight outputs, commit or consumer group close waiting for Kafka)",
+			ErrShutdownIncomplete, cfg.ShutdownTimeout)
+	}
 }
 
 // mismatch recognizes goka's topic manager errors about a table whose

@@ -20,7 +20,8 @@
 //	defaults:                       # optional
 //	  topic: "tetragon.{type}"      # unmatched events, and rules without a topic
 //	  host_namespace: "_host"       # what {namespace} renders for host processes
-//	  max_topics: 0                 # cap on topics the default template may create (0: none)
+//	  max_topics: 100               # cap on topics the default template may create (0: none);
+//	                                # unset: 100 if it renders {namespace} or {node}, else none
 //	rules:                          # optional; first match wins
 //	  - name: noisy-kprobes         # required, unique, not "default"
 //	    match:                      # all present conditions must hold (AND);
@@ -31,6 +32,8 @@
 //	      binaries: ["/usr/bin/curl", "/tmp/**"]      # process binary path
 //	    topic: "tetragon.{namespace}.{type}"          # template: {type} {namespace} {node}
 //	    max_topics: 50              # cluster-wide cap on topics this template creates
+//	                                # (unset: DefaultMaxTopics, 100, if it renders
+//	                                # {namespace} or {node}; 0: no cap)
 //	    sample: 0.1                 # keep this share (0 < r <= 1)
 //	  - name: drop-health-checks
 //	    match: {binaries: ["/usr/bin/curl"], namespaces: ["monitoring"]}

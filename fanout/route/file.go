@@ -69,6 +69,34 @@ func Default() *Table {
 	return t
 }
 
+// DefaultMaxTopics is the cap on the topics a template may create when its
+// rule (or defaults, for the default topic) sets no max_topics, for a
+// template that renders {namespace} or {node}: their values come from the
+// events, so without a cap one topic per namespace or node (times the event
+// types) is created, and a cluster of 1,000 nodes would get 15,000 topics
+// of OUTPUT_TOPIC_PARTITIONS partitions each, enough to take the Kafka
+// cluster down. 100 topics (1,200 partitions at the default 12) is what a
+// mid-sized cluster holds without trouble, and above the demand of most
+// per-team layouts; beyond it events go to the default topic, counted
+// (fanout_events_rerouted_total{reason="topic_cap"}), so nothing is lost.
+// Raise it, or set max_topics: 0 (no cap) for a template whose values you
+// control. A template of {type} and literals only is bounded by the event
+// types (about 15) and gets no cap: counting would also count unrelated
+// topics it happens to match (tetragon.raw matches tetragon.{type}).
+const DefaultMaxTopics = 100
+
+// topicCap is the cap of a template: the max_topics set, else
+// DefaultMaxTopics for a template with values from the events, else none.
+func topicCap(set *int, t *template) int {
+	switch {
+	case set != nil:
+		return max(*set, 0)
+	case t != nil && (t.uses[varNamespace] || t.uses[varNode]):
+		return DefaultMaxTopics
+	}
+	return 0
+}
+
 // Parse checks a routes file; name is used in error messages, which all
 // have the form "name:LINE: what is wrong".
 func Parse(name string, data []byte) (*Table, error) {
@@ -243,12 +271,10 @@ func (c *checker) compile(f *fileRoutes) *Table {
 	if t.def, err = parseTemplate(defSrc, host); err != nil {
 		c.errorf(p("defaults", "topic"), "%v", err)
 	}
-	if d := f.Defaults.MaxTopics; d != nil {
-		if *d < 0 {
-			c.errorf(p("defaults", "max_topics"), "max_topics %d: want 0 (no cap) or more", *d)
-		}
-		t.defMax = *d
+	if d := f.Defaults.MaxTopics; d != nil && *d < 0 {
+		c.errorf(p("defaults", "max_topics"), "max_topics %d: want 0 (no cap) or more", *d)
 	}
+	t.defMax = topicCap(f.Defaults.MaxTopics, t.def)
 	t.builtin, _ = parseTemplate(DefaultTopic, host)
 
 	names := map[string]int{}
@@ -298,8 +324,8 @@ func (c *checker) compile(f *fileRoutes) *Table {
 			case fr.Topic == nil && !fr.Drop:
 				c.errorf(at("max_topics"), "rule %q: max_topics without topic (the default topic's cap is defaults.max_topics)", fr.Name)
 			}
-			r.maxTopics = *fr.MaxTopics
 		}
+		r.maxTopics = topicCap(fr.MaxTopics, r.topic)
 		if fr.Sample != nil {
 			if s := *fr.Sample; !(s > 0 && s <= 1) {
 				c.errorf(at("sample"), "rule %q: sample %v: want a share 0 < r <= 1 (use drop: true to discard everything)", fr.Name, s)

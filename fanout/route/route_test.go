@@ -518,3 +518,45 @@ func TestRerender(t *testing.T) {
 		}
 	}
 }
+
+// A template rendering values from the events ({namespace}, {node}) is
+// capped at DefaultMaxTopics unless max_topics says otherwise (0: no cap);
+// one of {type} and literals only is bounded by the event types and is not.
+func TestDefaultTopicCap(t *testing.T) {
+	tb := mustParse(t, `
+version: 1
+defaults: {topic: "sec.{namespace}.{type}"}
+rules:
+  - name: by-node
+    match: {namespaces: [a]}
+    topic: "n.{node}"
+  - name: by-type
+    match: {namespaces: [b]}
+    topic: "t.{type}"
+  - name: uncapped
+    match: {namespaces: [c]}
+    topic: "c.{namespace}.{type}"
+    max_topics: 0
+  - name: capped
+    match: {namespaces: [d]}
+    topic: "d.{namespace}"
+    max_topics: 7
+`)
+	for _, c := range []struct {
+		ns   string
+		want int
+	}{{"a", DefaultMaxTopics}, {"b", 0}, {"c", 0}, {"d", 7}, {"other", DefaultMaxTopics}} {
+		d := tb.Decide(id(1), &Event{Type: "process_exec", Namespace: c.ns, Node: "node-1"})
+		if d.Action != Emit || d.MaxTopics != c.want {
+			t.Errorf("namespace %s: %+v, want MaxTopics %d", c.ns, d, c.want)
+		}
+	}
+	// No routes file: tetragon.{type}, bounded by the types, no cap.
+	if d := Default().Decide(id(1), &Event{Type: "process_exec", Namespace: "x"}); d.MaxTopics != 0 {
+		t.Errorf("no routes file: %+v, want no cap", d)
+	}
+	tb = mustParse(t, "version: 1\ndefaults: {topic: \"by-node.{node}\", max_topics: 0}\n")
+	if d := tb.Decide(id(1), &Event{Type: "process_exec", Node: "n1"}); d.MaxTopics != 0 {
+		t.Errorf("defaults.max_topics 0: %+v, want no cap", d)
+	}
+}

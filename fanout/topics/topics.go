@@ -143,6 +143,13 @@ type call struct {
 type capState struct {
 	mu    sync.Mutex // serializes this template's creations in this process
 	match func(string) bool
+	// Guarded by mu: the template's last count, and until when it stands
+	// for a template found at its cap. A stream of ever new names (one
+	// per pod, per node) over a full template then costs one listing of
+	// the cluster's topics per CapRecheck, not one per name, each under
+	// mu while every partition wanting a new name of the template waits.
+	count     int
+	overUntil time.Time
 }
 
 // New returns a Manager that creates topics with spec through admin (which
@@ -238,40 +245,26 @@ func (m *Manager) resolve(topic, template string, maxTopics int) (string, error)
 	if m.isKnown(topic) { // listed while we waited for the template lock
 		return topic, nil
 	}
-	md, err := m.admin.DescribeTopics(nil) // nil: every topic
-	if err != nil {
-		return "", fmt.Errorf("list topics to count template %q: %w", template, err)
-	}
-	count, exists := 0, false
-	var matching []string
-	for _, t := range md {
-		if t.Err != sarama.ErrNoError {
-			continue
-		}
-		if t.Name == topic {
-			exists = true
-		}
-		if cs.match(t.Name) {
-			count++
-			matching = append(matching, t.Name)
-		}
-	}
-	// Every existing topic of the template is usable: remember them all, so
-	// a later event for one of them never reads as over the cap.
-	m.mu.Lock()
-	for _, t := range matching {
-		m.known[t] = struct{}{}
-	}
-	m.mu.Unlock()
-	if exists {
-		m.markKnown(topic)
-		return topic, nil
-	}
-	if count < maxTopics {
-		if err := m.create(topic); err != nil {
+	count := cs.count
+	if now := time.Now(); now.After(cs.overUntil) || count < maxTopics {
+		var exists bool
+		var err error
+		if count, exists, err = m.countTemplate(cs, template, topic); err != nil {
 			return "", err
 		}
-		return topic, nil
+		cs.count = count
+		if exists {
+			m.markKnown(topic)
+			return topic, nil
+		}
+		if count < maxTopics {
+			if err := m.create(topic); err != nil {
+				return "", err
+			}
+			cs.count++
+			return topic, nil
+		}
+		cs.overUntil = now.Add(m.opts.CapRecheck)
 	}
 
 	// The default template, else the built-in tetragon.{type}: never the
@@ -295,6 +288,36 @@ func (m *Manager) resolve(topic, template string, maxTopics int) (string, error)
 	m.over[topic] = overEntry{final: final, err: capErr, until: time.Now().Add(m.opts.CapRecheck)}
 	m.mu.Unlock()
 	return final, capErr
+}
+
+// countTemplate lists the cluster's topics and counts those template
+// matches (every existing topic of it is usable: all are remembered, so a
+// later event for one never reads as over the cap), and whether topic is
+// one of them.
+func (m *Manager) countTemplate(cs *capState, template, topic string) (count int, exists bool, err error) {
+	md, err := m.admin.DescribeTopics(nil) // nil: every topic
+	if err != nil {
+		return 0, false, fmt.Errorf("list topics to count template %q: %w", template, err)
+	}
+	var matching []string
+	for _, t := range md {
+		if t.Err != sarama.ErrNoError {
+			continue
+		}
+		if t.Name == topic {
+			exists = true
+		}
+		if cs.match(t.Name) {
+			count++
+			matching = append(matching, t.Name)
+		}
+	}
+	m.mu.Lock()
+	for _, t := range matching {
+		m.known[t] = struct{}{}
+	}
+	m.mu.Unlock()
+	return count, exists, nil
 }
 
 // failedLocked classifies a failed resolution: a refusal is remembered for

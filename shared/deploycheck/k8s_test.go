@@ -268,6 +268,13 @@ func TestFanoutWorkloads(t *testing.T) {
 					t.Errorf("%s: STATE_DIR volume %s should be a volumeClaimTemplate", w.Res, stateMount.Name)
 				}
 			}
+			// The pod outlives the fanout's bounded shutdown (SHUTDOWN_TIMEOUT),
+			// so its last line, which says whether the flush finished, is
+			// written before Kubernetes kills it.
+			shutdown := parseDuration(t, "SHUTDOWN_TIMEOUT", envDefault(t, c, "SHUTDOWN_TIMEOUT"))
+			if g := w.Pod.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second <= shutdown+5*time.Second {
+				t.Errorf("%s: terminationGracePeriodSeconds must exceed SHUTDOWN_TIMEOUT (%s) by more than 5s", w.Res, shutdown)
+			}
 			// A PodDisruptionBudget covers the replicas.
 			covered := false
 			for _, r := range rs {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/fanoutcfg"
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/processor"
@@ -48,7 +49,7 @@ func run(cfg *fanoutcfg.Config) error {
 		log.Warn(w)
 	}
 	reg := telemetry.NewRegistry()
-	r, err := processor.New(cfg, reg, log, processor.Options{})
+	r, err := processor.New(cfg, reg, log, testBuildOptions(log))
 	if err != nil {
 		return err
 	}
@@ -77,7 +78,24 @@ func run(cfg *fanoutcfg.Config) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	// The runner bounds every step of its shutdown by SHUTDOWN_TIMEOUT;
+	// this is the last resort should one step escape it: the process must
+	// not outlive its grace period without saying why.
+	context.AfterFunc(ctx, func() {
+		time.AfterFunc(cfg.ShutdownTimeout+shutdownSlack, func() {
+			log.Error("shutdown did not finish within SHUTDOWN_TIMEOUT; exiting", "timeout", cfg.ShutdownTimeout)
+			os.Exit(1)
+		})
+	})
 	err = r.Run(ctx)
-	log.Info("stopped", "err", err)
+	if err != nil {
+		log.Error("stopped", "err", err)
+	} else {
+		log.Info("stopped")
+	}
 	return err
 }
+
+// shutdownSlack is how long past SHUTDOWN_TIMEOUT the last-resort exit
+// waits: room for the runner's own bounded steps to return and log.
+const shutdownSlack = 3 * time.Second
