@@ -37,9 +37,8 @@ var (
 	buildDir  string
 	buildErr  error
 
-	injectOnce sync.Once
-	injectBin  string
-	injectErr  error
+	// injectBin is the faultinject build (faults_inject_test.go), if one was made.
+	injectBin string
 )
 
 func TestMain(m *testing.M) {
@@ -87,32 +86,6 @@ func bins(t *testing.T) binaries {
 		t.Fatal(buildErr)
 	}
 	return binaries{filepath.Join(buildDir, "ingester"), filepath.Join(buildDir, "fanout")}
-}
-
-// faultInjectFanout returns a fanout binary built with the faultinject tag
-// from this checkout (whatever E2E_BIN_DIR says: release builds lack the
-// hooks it honours, see fanout/cmd/fanout/testbuild_faultinject.go). Built
-// once per test run; go's build cache recompiles only the main package.
-func faultInjectFanout(t *testing.T) string {
-	t.Helper()
-	root := kafkatest.RepoRoot(t)
-	injectOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tetragon-fanout-e2e-faultinject")
-		if err != nil {
-			injectErr = err
-			return
-		}
-		injectBin = filepath.Join(dir, "fanout")
-		cmd := exec.Command("go", "build", "-tags", "faultinject", "-o", injectBin, "./fanout/cmd/fanout")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			injectErr = fmt.Errorf("go build -tags faultinject ./fanout/cmd/fanout: %v\n%s", err, out)
-		}
-	})
-	if injectErr != nil {
-		t.Fatal(injectErr)
-	}
-	return injectBin
 }
 
 // freeAddr returns a loopback host:port that was free a moment ago.

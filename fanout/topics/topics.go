@@ -414,24 +414,20 @@ func (m *Manager) specLimit() int {
 // topics take. It is worth a warning, and the producer sends records
 // larger than it in batches of their own (Limit).
 func (m *Manager) checkLimit(topic string) int {
-	res, err := m.admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic,
-		ConfigNames: []string{maxMessageBytes}})
+	configs, err := kafkaclient.TopicConfigs(m.admin, topic, maxMessageBytes)
 	if err != nil {
 		m.opts.Log.Warn("cannot read an existing output topic's max.message.bytes", "topic", topic, "err", err)
 		return 0
 	}
-	for _, e := range res {
-		n, err := strconv.Atoi(e.Value)
-		if e.Name != maxMessageBytes || err != nil {
-			continue
-		}
-		if want := m.specLimit(); n < want {
-			m.opts.Log.Warn("an existing output topic's max.message.bytes is below the fanout's: larger records go to the DLQ (output_rejected) and batches are re-sent one record at a time; raise it",
-				"topic", topic, maxMessageBytes, n, "want_at_least", want)
-		}
-		return n
+	n, err := strconv.Atoi(configs[maxMessageBytes])
+	if err != nil {
+		return 0
 	}
-	return 0
+	if want := m.specLimit(); n < want {
+		m.opts.Log.Warn("an existing output topic's max.message.bytes is below the fanout's: larger records go to the DLQ (output_rejected) and batches are re-sent one record at a time; raise it",
+			"topic", topic, maxMessageBytes, n, "want_at_least", want)
+	}
+	return n
 }
 
 // Limit is topic's max.message.bytes as Ensure found it (0: unknown).

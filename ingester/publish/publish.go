@@ -454,18 +454,16 @@ const maxMessageBytes = "max.message.bytes"
 // topicMaxMessageBytes reads the effective max.message.bytes of topic (its
 // own setting or the broker default). It needs the DescribeConfigs ACL.
 func topicMaxMessageBytes(admin sarama.ClusterAdmin, topic string) (int, error) {
-	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic, ConfigNames: []string{maxMessageBytes}})
+	configs, err := kafkaclient.TopicConfigs(admin, topic, maxMessageBytes)
 	if err != nil {
-		return 0, fmt.Errorf("describe configs of topic %s: %w", topic, err)
+		return 0, err
 	}
-	for _, e := range entries {
-		if e.Name == maxMessageBytes {
-			v, err := strconv.Atoi(e.Value)
-			if err != nil || v <= 0 {
-				return 0, fmt.Errorf("topic %s: %s = %q", topic, maxMessageBytes, e.Value)
-			}
-			return v, nil
+	if s, ok := configs[maxMessageBytes]; ok {
+		v, err := strconv.Atoi(s)
+		if err != nil || v <= 0 {
+			return 0, fmt.Errorf("topic %s: %s = %q", topic, maxMessageBytes, s)
 		}
+		return v, nil
 	}
 	return 0, fmt.Errorf("topic %s: no %s in its configs", topic, maxMessageBytes)
 }

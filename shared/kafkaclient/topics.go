@@ -72,3 +72,27 @@ func TopicPartitions(admin sarama.ClusterAdmin, name string) (int32, bool, error
 	}
 	return 0, false, nil
 }
+
+// TopicConfigs reads the effective values of the named configs of topic
+// (its own setting or the broker default), with the broker's per-resource
+// error. It needs the DescribeConfigs ACL on the topic.
+func TopicConfigs(admin sarama.ClusterAdmin, topic string, names ...string) (map[string]string, error) {
+	res, err := admin.DescribeConfigs([]*sarama.ConfigResource{{Type: sarama.TopicResource, Name: topic, ConfigNames: names}},
+		sarama.DescribeConfigsOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("describe configs of topic %s: %w", topic, err)
+	}
+	out := map[string]string{}
+	for _, r := range res {
+		if r.Name != topic {
+			continue
+		}
+		if r.ErrorCode != sarama.ErrNoError {
+			return nil, fmt.Errorf("describe configs of topic %s: %w: %s", topic, r.ErrorCode, r.ErrorMsg)
+		}
+		for _, e := range r.Configs {
+			out[e.Name] = e.Value
+		}
+	}
+	return out, nil
+}
