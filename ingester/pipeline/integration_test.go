@@ -347,9 +347,13 @@ func TestShutdownUnderLoadAccountsForEveryEvent(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	s := startSim(t, sim.Config{})
 	topic := kafkatest.TopicName(t)
-	r := start(t, s, brokers, topic, map[string]string{"QUEUE_SIZE": "50000", "QUEUE_POLICY": "block"})
-	// A backlog at the signal, or a shutdown that drops the queue would pass.
-	waitFor(t, "load and a backlog", 60*time.Second, func() bool { return r.received() > 30000 && r.p.q.Len() >= 1000 })
+	// The publisher is held to a few thousand events/s (256 in flight,
+	// 50 ms batches) so that a backlog builds behind it whatever the
+	// machine: a backlog at the signal, or a shutdown that drops the queue
+	// would pass. It stays small enough to flush well within the timeout.
+	r := start(t, s, brokers, topic, map[string]string{"QUEUE_SIZE": "50000", "QUEUE_POLICY": "block",
+		"KAFKA_MAX_INFLIGHT": "256", "KAFKA_LINGER": "50ms"})
+	waitFor(t, "load and a backlog", 60*time.Second, func() bool { return r.received() > 2000 && r.p.q.Len() >= 1000 })
 	r.shutdown(t)
 	rec, pub, drop := r.received(), r.published(), r.droppedTotal()
 	t.Logf("received %v published %v dropped %v", rec, pub, r.dropped())
