@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -24,14 +23,14 @@ import (
 
 // Config is every setting of the fanout.
 type Config struct {
-	Group      string `env:"FANOUT_GROUP" envDefault:"tetragon-fanout" help:"goka group: consumer group id, and the table topic <group>-table"`
-	RawTopic   string `env:"RAW_TOPIC" envDefault:"tetragon.raw" help:"raw topic to consume (never created by the fanout: it waits for it)"`
+	Group string `env:"FANOUT_GROUP" envDefault:"tetragon-fanout" help:"goka group: consumer group id, and the table topic <group>-table"`
+	kafkaclient.RawTopicEnv
 	RoutesFile string `env:"ROUTES_FILE" help:"routing rules (YAML); unset: every event to tetragon.{type}"`
 	Cluster    string `env:"CLUSTER_NAME" allowEmpty:"true" help:"\"cluster\" of events that carry no cluster_name (empty: none)"`
 
 	DedupWindow time.Duration `env:"DEDUP_WINDOW" envDefault:"10m" help:"an event id seen again within this window (at another raw offset) is a duplicate and dropped"`
-	DLQTopic    string        `env:"DLQ_TOPIC" envDefault:"tetragon.dlq" help:"raw messages that cannot be processed go here, with tf-error-reason and tf-error headers"`
-	StartOffset string        `env:"FANOUT_START_OFFSET" envDefault:"oldest" help:"where a NEW group starts: oldest, newest, or an RFC3339 time (first offsets at or after it)"`
+	kafkaclient.DLQTopicEnv
+	StartOffset string `env:"FANOUT_START_OFFSET" envDefault:"oldest" help:"where a NEW group starts: oldest, newest, or an RFC3339 time (first offsets at or after it)"`
 
 	TableStorage         string        `env:"TABLE_STORAGE" envDefault:"memory" help:"local dedup table storage: memory (rebuilt from the changelog on every start) or leveldb (kept in STATE_DIR)"`
 	StateDir             string        `env:"STATE_DIR" envDefault:"/var/lib/tetragon-fanout" help:"leveldb table files go in STATE_DIR/<group>/<REPLICA_ID>"`
@@ -140,15 +139,6 @@ func (c *Config) OutputSpec() kafkaclient.TopicSpec {
 		Retention: c.OutputTopicRetention}
 }
 
-var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
-
-func checkTopic(name, v string) error {
-	if !topicName.MatchString(v) || v == "." || v == ".." {
-		return envconfig.Errorf(name, "%q is not a valid Kafka topic name ([a-zA-Z0-9._-], at most 249 characters)", v)
-	}
-	return nil
-}
-
 // Validate checks every setting and fills the parsed fields. Each error
 // names its variable.
 func (c *Config) Validate() error {
@@ -165,11 +155,11 @@ func (c *Config) Validate() error {
 		add(envconfig.Errorf("HTTP_ADDR", "is empty"))
 	}
 
-	if c.Group == "" || !topicName.MatchString(c.Group+"-table") {
+	if c.Group == "" || !kafkaclient.ValidTopic(c.TableTopic()) {
 		add(envconfig.Errorf("FANOUT_GROUP", "%q: want [a-zA-Z0-9._-] (it names the topic %s-table)", c.Group, c.Group))
 	}
-	add(checkTopic("RAW_TOPIC", c.RawTopic))
-	add(checkTopic("DLQ_TOPIC", c.DLQTopic))
+	add(kafkaclient.CheckTopic("RAW_TOPIC", c.RawTopic))
+	add(kafkaclient.CheckTopic("DLQ_TOPIC", c.DLQTopic))
 	if c.DLQTopic == c.RawTopic {
 		add(envconfig.Errorf("DLQ_TOPIC", "must differ from RAW_TOPIC (%s)", c.RawTopic))
 	}

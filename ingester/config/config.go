@@ -29,7 +29,7 @@ type Config struct {
 	QueueSize   int    `env:"QUEUE_SIZE" envDefault:"8192" help:"events buffered between receiving and producing"`
 	QueuePolicy string `env:"QUEUE_POLICY" envDefault:"drop_oldest" help:"when the queue is full: drop_oldest, drop_newest or block (block stalls the stream and Tetragon drops for us)"`
 
-	RawTopic            string        `env:"RAW_TOPIC" envDefault:"tetragon.raw" help:"topic the events are written to"`
+	kafkaclient.RawTopicEnv
 	RawTopicCreate      bool          `env:"RAW_TOPIC_CREATE" envDefault:"true" help:"create the raw topic when it is missing (false: wait for it)"`
 	RawTopicPartitions  int32         `env:"RAW_TOPIC_PARTITIONS" envDefault:"12" help:"partitions of a created raw topic (caps the fanout's replicas; fixed for a fanout group's life)"`
 	RawTopicReplication int16         `env:"RAW_TOPIC_REPLICATION" envDefault:"1" help:"replication factor of a created raw topic (1 fits the local single broker; use 3 in production)"`
@@ -121,9 +121,7 @@ func (c *Config) Validate() error {
 	}
 	c.policy = p
 
-	if !validTopic(c.RawTopic) {
-		add(envconfig.Errorf("RAW_TOPIC", "%q is not a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -, not . or ..)", c.RawTopic))
-	}
+	add(kafkaclient.CheckTopic("RAW_TOPIC", c.RawTopic))
 	if c.RawTopicPartitions < 1 {
 		add(envconfig.Errorf("RAW_TOPIC_PARTITIONS", "must be at least 1, got %d", c.RawTopicPartitions))
 	}
@@ -222,18 +220,6 @@ func (c *Config) validateTetragon() error {
 		errs = append(errs, envconfig.Errorf("TETRAGON_STREAM_HEALTHY_AFTER", "must be > 0, got %s", t.HealthyAfter))
 	}
 	return errors.Join(errs...)
-}
-
-func validTopic(s string) bool {
-	if s == "" || len(s) > 249 || s == "." || s == ".." {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // TopicSpec is how the raw topic is created.
