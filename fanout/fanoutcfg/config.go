@@ -151,9 +151,7 @@ func (c *Config) Validate() error {
 	add(c.Kafka.Validate())
 	add(c.Log.Validate())
 	add(c.Producer.Validate(kafkaclient.DefaultCompressionOutputs, c.CompressionLevel))
-	if c.HTTP.Addr == "" {
-		add(envconfig.Errorf("HTTP_ADDR", "is empty"))
-	}
+	add(c.HTTP.Validate())
 
 	if c.Group == "" || !kafkaclient.ValidTopic(c.TableTopic()) {
 		add(envconfig.Errorf("FANOUT_GROUP", "%q: want [a-zA-Z0-9._-] (it names the topic %s-table)", c.Group, c.Group))

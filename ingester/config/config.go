@@ -6,7 +6,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"time"
@@ -100,9 +99,7 @@ func (c *Config) Validate() error {
 	add(c.Kafka.Validate())
 	add(c.Log.Validate())
 	add(c.Producer.Validate(kafkaclient.DefaultCompressionNode, c.CompressionLevel))
-	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
-		add(envconfig.Errorf("HTTP_ADDR", "%q: want [host]:port", c.HTTP.Addr))
-	}
+	add(c.HTTP.Validate())
 	add(c.validateTetragon())
 
 	if c.NodeName == "" {
