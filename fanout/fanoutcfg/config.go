@@ -90,7 +90,7 @@ func ParseStartOffset(s string) (StartOffset, error) {
 // Start is the parsed FANOUT_START_OFFSET (after Validate).
 func (c *Config) Start() StartOffset { return c.start }
 
-// Routes is the loaded ROUTES_FILE (after Validate).
+// Routes is the loaded ROUTES_FILE (after LoadFiles).
 func (c *Config) Routes() *route.Table { return c.routes }
 
 // TableTopic is goka's changelog topic of the group table.
@@ -227,15 +227,23 @@ func (c *Config) Validate() error {
 	if c.PartitionChannelSize < 0 {
 		add(envconfig.Errorf("PARTITION_BUFFER", "must be >= 0, got %d", c.PartitionChannelSize))
 	}
+	return errors.Join(errs...)
+}
 
+// LoadFiles reads ROUTES_FILE (envconfig.Parse calls it after Validate, so
+// validation does no I/O). A bad file is an error naming ROUTES_FILE and
+// the file's line.
+func (c *Config) LoadFiles() error {
 	if c.RoutesFile == "" {
 		c.routes = route.Default()
-	} else if t, err := route.Load(c.RoutesFile); err != nil {
-		add(envconfig.Errorf("ROUTES_FILE", "%v", err))
-	} else {
-		c.routes = t
+		return nil
 	}
-	return errors.Join(errs...)
+	t, err := route.Load(c.RoutesFile)
+	if err != nil {
+		return envconfig.Errorf("ROUTES_FILE", "%v", err)
+	}
+	c.routes = t
+	return nil
 }
 
 // Warnings lists settings that work but weaken reliability or security.
