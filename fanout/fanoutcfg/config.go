@@ -16,9 +16,9 @@ import (
 
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/dedup"
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/route"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/app"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkaclient"
-	"github.com/tetragon-fanout/tetragon-fanout/shared/telemetry"
 )
 
 // Config is every setting of the fanout.
@@ -51,12 +51,9 @@ type Config struct {
 	LivenessStall        time.Duration `env:"LIVENESS_STALL_TIMEOUT" envDefault:"5m" help:"/healthz fails when, for this long, Kafka is reachable and there is work but no partition's commit moves (a wedged replica, for Kubernetes to restart); never while Kafka is unreachable"`
 	PartitionChannelSize int           `env:"PARTITION_BUFFER" envDefault:"64" help:"messages buffered per partition in front of the callback"`
 	CompressionLevel     int           `env:"KAFKA_COMPRESSION_LEVEL" envDefault:"1" help:"codec level of outputs and changelog: 1 is the fastest (zstd, gzip); 3 is zstd's default; lz4 and snappy ignore it"`
-	DebugPprof           bool          `env:"DEBUG_PPROF" envDefault:"false" help:"serve Go's /debug/pprof on HTTP_ADDR (profiling; keep off in production)"`
 
-	Kafka    kafkaclient.Config
-	Producer kafkaclient.ProducerConfig
-	Log      telemetry.LogConfig
-	HTTP     telemetry.HTTPConfig
+	// KAFKA_*, LOG_*, HTTP_ADDR, DEBUG_PPROF.
+	app.Common
 
 	// Parsed by Validate.
 	start  StartOffset
@@ -148,10 +145,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	add(c.Kafka.Validate())
-	add(c.Log.Validate())
-	add(c.Producer.Validate(kafkaclient.DefaultCompressionOutputs, c.CompressionLevel))
-	add(c.HTTP.Validate())
+	add(c.ValidateCommon(kafkaclient.DefaultCompressionOutputs, c.CompressionLevel))
 
 	if c.Group == "" || !kafkaclient.ValidTopic(c.TableTopic()) {
 		add(envconfig.Errorf("FANOUT_GROUP", "%q: want [a-zA-Z0-9._-] (it names the topic %s-table)", c.Group, c.Group))

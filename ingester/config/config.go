@@ -14,9 +14,9 @@ import (
 
 	"github.com/tetragon-fanout/tetragon-fanout/ingester/queue"
 	tg "github.com/tetragon-fanout/tetragon-fanout/ingester/tetragon"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/app"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkaclient"
-	"github.com/tetragon-fanout/tetragon-fanout/shared/telemetry"
 )
 
 // Config is every setting of the ingester.
@@ -39,13 +39,10 @@ type Config struct {
 	MaxInflight         int           `env:"KAFKA_MAX_INFLIGHT" envDefault:"4096" help:"events with the producer awaiting acks; beyond it the queue fills"`
 	PublishGiveUpAfter  time.Duration `env:"PUBLISH_GIVE_UP_AFTER" envDefault:"0s" help:"drop an event (reason kafka) after its delivery failed this long; 0: retry until shutdown"`
 	KafkaConnectBackoff time.Duration `env:"KAFKA_CONNECT_BACKOFF_MAX" envDefault:"30s" help:"longest wait between attempts to reach Kafka at start"`
-	DebugPprof          bool          `env:"DEBUG_PPROF" envDefault:"false" help:"serve Go's /debug/pprof on HTTP_ADDR (profiling; keep off in production)"`
 	ShutdownTimeout     time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s" help:"on SIGTERM, time to flush the queue and producer (keep under the pod's terminationGracePeriodSeconds)"`
 
-	Kafka    kafkaclient.Config
-	Producer kafkaclient.ProducerConfig
-	Log      telemetry.LogConfig
-	HTTP     telemetry.HTTPConfig
+	// KAFKA_*, LOG_*, HTTP_ADDR, DEBUG_PPROF.
+	app.Common
 
 	// Parsed by Validate (unexported: neither env nor --help sees them).
 	policy queue.Policy
@@ -96,10 +93,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	add(c.Kafka.Validate())
-	add(c.Log.Validate())
-	add(c.Producer.Validate(kafkaclient.DefaultCompressionNode, c.CompressionLevel))
-	add(c.HTTP.Validate())
+	add(c.ValidateCommon(kafkaclient.DefaultCompressionNode, c.CompressionLevel))
 	add(c.validateTetragon())
 
 	if c.NodeName == "" {

@@ -22,6 +22,8 @@ import (
 // HTTPConfig is the address of the telemetry server.
 type HTTPConfig struct {
 	Addr string `env:"HTTP_ADDR" envDefault:":8080" help:"listen address of /metrics, /healthz and /readyz"`
+	// Pprof: shared/app mounts net/http/pprof on the server.
+	Pprof bool `env:"DEBUG_PPROF" envDefault:"false" help:"serve Go's /debug/pprof on HTTP_ADDR (profiling; keep off in production)"`
 }
 
 // Validate checks that HTTP_ADDR is [host]:port.

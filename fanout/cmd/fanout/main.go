@@ -5,21 +5,11 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/fanoutcfg"
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/processor"
-	"github.com/tetragon-fanout/tetragon-fanout/shared/buildinfo"
-	"github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
-	"github.com/tetragon-fanout/tetragon-fanout/shared/telemetry"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/app"
 )
 
 const summary = "raw Tetragon topic -> dedup (goka table) -> normalized JSON -> sampled, routed output topics.\n" +
@@ -30,54 +20,19 @@ func main() {
 		os.Exit(runRedrive(os.Args[2:]))
 	}
 	var cfg fanoutcfg.Config
-	envconfig.Load("fanout", summary, buildinfo.Version, os.Args[1:], &cfg)
-	if err := run(&cfg); err != nil {
-		var fe *envconfig.FieldError
-		if errors.As(err, &fe) {
-			envconfig.Fail("fanout", err)
-		}
-		fmt.Fprintln(os.Stderr, "fanout:", err)
-		os.Exit(1)
-	}
-}
-
-func run(cfg *fanoutcfg.Config) error {
-	log := telemetry.NewLogger(os.Stderr, cfg.Log, "fanout")
-	log.Info("starting", "version", buildinfo.Version, "config", envconfig.Redacted(cfg), "routes", cfg.Routes().Rules())
-	for _, w := range cfg.Warnings() {
-		log.Warn(w)
-	}
-	reg := telemetry.NewRegistry()
-	r, err := processor.New(cfg, reg, log, processor.Options{})
-	if err != nil {
-		return err
-	}
-	srv := telemetry.NewServer(reg, log)
-	srv.Ready("raw_topic", r.RawTopicReady)
-	srv.Ready("processor", r.ProcessorReady)
-	srv.Live("processor", r.Live)
-	r.Handlers(srv.Handle)
-	if cfg.DebugPprof {
-		// Index also serves the named profiles (heap, allocs, goroutine).
-		srv.Handle("/debug/pprof/", http.HandlerFunc(pprof.Index))
-		srv.Handle("/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
-		srv.Handle("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
-	}
-	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
-	if err != nil {
-		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTP.Addr, err)
-	}
-	httpCtx, stopHTTP := context.WithCancel(context.Background())
-	defer stopHTTP()
-	go func() {
-		if err := srv.Serve(httpCtx, ln); err != nil {
-			log.Error("telemetry server", "err", err)
-		}
-	}()
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	err = r.Run(ctx)
-	log.Info("stopped", "err", err)
-	return err
+	app.Main(app.Binary{
+		Name: "fanout", Summary: summary, Config: &cfg,
+		StartAttrs: func() []any { return []any{"routes", cfg.Routes().Rules()} },
+		Build: func(e *app.Env) (app.Runner, error) {
+			r, err := processor.New(&cfg, e.Registry, e.Log, processor.Options{})
+			if err != nil {
+				return nil, err
+			}
+			e.Server.Ready("raw_topic", r.RawTopicReady)
+			e.Server.Ready("processor", r.ProcessorReady)
+			e.Server.Live("processor", r.Live)
+			r.Handlers(e.Server.Handle)
+			return r, nil
+		},
+	})
 }
