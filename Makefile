@@ -39,6 +39,7 @@ lint:
 	out=$$(gofmt -l $(MODULES)); \
 	if [[ -n $$out ]]; then echo "gofmt -l: not formatted:"; echo "$$out"; fail="$$fail gofmt"; fi; \
 	for m in $(MODULES); do \
+		echo "go mod tidy -diff ($$m)"; (cd $$m && go mod tidy -diff) || fail="$$fail tidy:$$m"; \
 		echo "go vet ./$$m/..."; (cd $$m && go vet ./...) || fail="$$fail vet:$$m"; \
 		echo "staticcheck ./$$m/..."; (cd $$m && $(STATICCHECK) ./...) || fail="$$fail staticcheck:$$m"; \
 	done; \
