@@ -140,11 +140,7 @@ func (c *Config) OutputSpec() kafkaclient.TopicSpec {
 // names its variable.
 func (c *Config) Validate() error {
 	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
+	add := func(err error) { errs = append(errs, err) } // errors.Join drops the nils
 	add(c.ValidateCommon(kafkaclient.DefaultCompressionOutputs, c.CompressionLevel))
 
 	if c.Group == "" || !kafkaclient.ValidTopic(c.TableTopic()) {
@@ -194,15 +190,7 @@ func (c *Config) Validate() error {
 	if c.TableSweepInterval < time.Second {
 		add(envconfig.Errorf("TABLE_SWEEP_INTERVAL", "must be at least 1s, got %s", c.TableSweepInterval))
 	}
-	if c.OutputTopicPartitions < 1 {
-		add(envconfig.Errorf("OUTPUT_TOPIC_PARTITIONS", "must be at least 1, got %d", c.OutputTopicPartitions))
-	}
-	if c.OutputTopicReplication < 1 {
-		add(envconfig.Errorf("OUTPUT_TOPIC_REPLICATION", "must be at least 1, got %d", c.OutputTopicReplication))
-	}
-	if c.OutputTopicRetention < 0 {
-		add(envconfig.Errorf("OUTPUT_TOPIC_RETENTION", "must be >= 0, got %s", c.OutputTopicRetention))
-	}
+	add(kafkaclient.CheckTopicSettings("OUTPUT_TOPIC", c.OutputTopicPartitions, c.OutputTopicReplication, c.OutputTopicRetention))
 	if c.MaxInflight < 1 {
 		add(envconfig.Errorf("FANOUT_MAX_INFLIGHT", "must be at least 1, got %d", c.MaxInflight))
 	}

@@ -88,11 +88,7 @@ type Tetragon struct {
 // names its variable.
 func (c *Config) Validate() error {
 	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
+	add := func(err error) { errs = append(errs, err) } // errors.Join drops the nils
 	add(c.ValidateCommon(kafkaclient.DefaultCompressionNode, c.CompressionLevel))
 	add(c.validateTetragon())
 
@@ -113,15 +109,7 @@ func (c *Config) Validate() error {
 	c.policy = p
 
 	add(kafkaclient.CheckTopic("RAW_TOPIC", c.RawTopic))
-	if c.RawTopicPartitions < 1 {
-		add(envconfig.Errorf("RAW_TOPIC_PARTITIONS", "must be at least 1, got %d", c.RawTopicPartitions))
-	}
-	if c.RawTopicReplication < 1 {
-		add(envconfig.Errorf("RAW_TOPIC_REPLICATION", "must be at least 1, got %d", c.RawTopicReplication))
-	}
-	if c.RawTopicRetention < 0 {
-		add(envconfig.Errorf("RAW_TOPIC_RETENTION", "must be >= 0, got %s", c.RawTopicRetention))
-	}
+	add(kafkaclient.CheckTopicSettings("RAW_TOPIC", c.RawTopicPartitions, c.RawTopicReplication, c.RawTopicRetention))
 	switch c.RawTopicCompression {
 	case "producer", "uncompressed", "none", "gzip", "snappy", "lz4", "zstd":
 	default:

@@ -1,6 +1,11 @@
 package kafkaclient
 
-import "github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
+import (
+	"errors"
+	"time"
+
+	"github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
+)
 
 // Default topic names: the one place they are spelled.
 const (
@@ -53,4 +58,20 @@ func CheckTopic(name, topic string) error {
 		return envconfig.Errorf(name, "%q is not a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -, not . or ..)", topic)
 	}
 	return nil
+}
+
+// CheckTopicSettings checks the settings of a topic a binary creates, named
+// <prefix>_PARTITIONS, <prefix>_REPLICATION and <prefix>_RETENTION.
+func CheckTopicSettings(prefix string, partitions int32, replication int16, retention time.Duration) error {
+	var errs []error
+	if partitions < 1 {
+		errs = append(errs, envconfig.Errorf(prefix+"_PARTITIONS", "must be at least 1, got %d", partitions))
+	}
+	if replication < 1 {
+		errs = append(errs, envconfig.Errorf(prefix+"_REPLICATION", "must be at least 1, got %d", replication))
+	}
+	if retention < 0 {
+		errs = append(errs, envconfig.Errorf(prefix+"_RETENTION", "must be >= 0, got %s", retention))
+	}
+	return errors.Join(errs...)
 }

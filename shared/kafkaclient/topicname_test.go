@@ -3,6 +3,7 @@ package kafkaclient
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
 )
@@ -31,6 +32,18 @@ func TestTopicDefaults(t *testing.T) {
 		vars := envconfig.Vars(c.cfg)
 		if len(vars) != 1 || vars[0].Default != c.want {
 			t.Errorf("%T declares %+v, want default %q", c.cfg, vars, c.want)
+		}
+	}
+}
+
+func TestCheckTopicSettings(t *testing.T) {
+	if err := CheckTopicSettings("RAW_TOPIC", 12, 3, 0); err != nil {
+		t.Fatal(err)
+	}
+	err := CheckTopicSettings("RAW_TOPIC", 0, 0, -time.Hour)
+	for _, v := range []string{"RAW_TOPIC_PARTITIONS: ", "RAW_TOPIC_REPLICATION: ", "RAW_TOPIC_RETENTION: "} {
+		if err == nil || !strings.Contains(err.Error(), v) {
+			t.Errorf("error %v does not name %s", err, v)
 		}
 	}
 }
