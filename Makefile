@@ -19,7 +19,7 @@ GO_TEST_FLAGS ?= -count=1
 
 KAFKA_SH := deployments/local/kafka.sh
 
-.PHONY: build lint test test-unit go-test demo kafka-start kafka-stop clean
+.PHONY: build lint test test-unit go-test generate demo kafka-start kafka-stop clean
 
 build:
 	@mkdir -p bin
@@ -39,6 +39,7 @@ lint:
 	out=$$(gofmt -l $(MODULES)); \
 	if [[ -n $$out ]]; then echo "gofmt -l: not formatted:"; echo "$$out"; fail="$$fail gofmt"; fi; \
 	for m in $(MODULES); do \
+		echo "go mod tidy -diff ($$m)"; (cd $$m && go mod tidy -diff) || fail="$$fail tidy:$$m"; \
 		echo "go vet ./$$m/..."; (cd $$m && go vet ./...) || fail="$$fail vet:$$m"; \
 		echo "staticcheck ./$$m/..."; (cd $$m && $(STATICCHECK) ./...) || fail="$$fail staticcheck:$$m"; \
 	done; \
@@ -63,6 +64,17 @@ go-test:
 	done; \
 	if [[ -n $$fail ]]; then echo "FAILED modules:$$fail"; exit 1; fi; \
 	echo "all modules passed"
+
+# Everything generated, in one command (no broker needed): the fanout's protobuf
+# decoder (fanout/normalize/decode_gen.go, from the pinned Tetragon API), the
+# normalize goldens and docs/schema.md, the event-id fixture goldens, and
+# docs/metrics.md and docs/configuration.md (from the metric definitions and
+# the binaries' --help). Review the diff: a golden that moved is a behaviour change.
+generate:
+	cd fanout && go generate ./normalize/
+	cd fanout && go test -count=1 -run '^(TestGolden|TestSchemaDoc)$$' ./normalize/ -update
+	cd shared && go test -count=1 -run '^TestFixturesAgreeAndAreStable$$' ./eventid/ -update
+	cd shared && go test -count=1 -run '^(TestMetricsDoc|TestConfigurationDoc)$$' ./deploycheck/ -update
 
 demo:
 	deployments/local/demo.sh

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -17,21 +16,21 @@ import (
 
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/dedup"
 	"github.com/tetragon-fanout/tetragon-fanout/fanout/route"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/app"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkaclient"
-	"github.com/tetragon-fanout/tetragon-fanout/shared/telemetry"
 )
 
 // Config is every setting of the fanout.
 type Config struct {
-	Group      string `env:"FANOUT_GROUP" envDefault:"tetragon-fanout" help:"goka group: consumer group id, and the table topic <group>-table"`
-	RawTopic   string `env:"RAW_TOPIC" envDefault:"tetragon.raw" help:"raw topic to consume (never created by the fanout: it waits for it)"`
+	Group string `env:"FANOUT_GROUP" envDefault:"tetragon-fanout" help:"goka group: consumer group id, and the table topic <group>-table"`
+	kafkaclient.RawTopicEnv
 	RoutesFile string `env:"ROUTES_FILE" help:"routing rules (YAML); unset: every event to tetragon.{type}"`
 	Cluster    string `env:"CLUSTER_NAME" allowEmpty:"true" help:"\"cluster\" of events that carry no cluster_name (empty: none)"`
 
 	DedupWindow time.Duration `env:"DEDUP_WINDOW" envDefault:"10m" help:"an event id seen again within this window (at another raw offset) is a duplicate and dropped"`
-	DLQTopic    string        `env:"DLQ_TOPIC" envDefault:"tetragon.dlq" help:"raw messages that cannot be processed go here, with tf-error-reason and tf-error headers"`
-	StartOffset string        `env:"FANOUT_START_OFFSET" envDefault:"oldest" help:"where a NEW group starts: oldest, newest, or an RFC3339 time (first offsets at or after it)"`
+	kafkaclient.DLQTopicEnv
+	StartOffset string `env:"FANOUT_START_OFFSET" envDefault:"oldest" help:"where a NEW group starts: oldest, newest, or an RFC3339 time (first offsets at or after it)"`
 
 	TableStorage         string        `env:"TABLE_STORAGE" envDefault:"memory" help:"local dedup table storage: memory (rebuilt from the changelog on every start) or leveldb (kept in STATE_DIR)"`
 	StateDir             string        `env:"STATE_DIR" envDefault:"/var/lib/tetragon-fanout" help:"leveldb table files go in STATE_DIR/<group>/<REPLICA_ID>"`
@@ -53,12 +52,9 @@ type Config struct {
 	LivenessStall        time.Duration `env:"LIVENESS_STALL_TIMEOUT" envDefault:"5m" help:"/healthz fails when, for this long, Kafka is reachable and there is work but no partition's commit moves (a wedged replica, for Kubernetes to restart); never while Kafka is unreachable"`
 	PartitionChannelSize int           `env:"PARTITION_BUFFER" envDefault:"64" help:"messages buffered per partition in front of the callback"`
 	CompressionLevel     int           `env:"KAFKA_COMPRESSION_LEVEL" envDefault:"1" help:"codec level of outputs and changelog: 1 is the fastest (zstd, gzip); 3 is zstd's default; lz4 and snappy ignore it"`
-	DebugPprof           bool          `env:"DEBUG_PPROF" envDefault:"false" help:"serve Go's /debug/pprof on HTTP_ADDR (profiling; keep off in production)"`
 
-	Kafka    kafkaclient.Config
-	Producer kafkaclient.ProducerConfig
-	Log      telemetry.LogConfig
-	HTTP     telemetry.HTTPConfig
+	// KAFKA_*, LOG_*, HTTP_ADDR, DEBUG_PPROF.
+	app.Common
 
 	// Parsed by Validate.
 	start  StartOffset
@@ -92,7 +88,7 @@ func ParseStartOffset(s string) (StartOffset, error) {
 // Start is the parsed FANOUT_START_OFFSET (after Validate).
 func (c *Config) Start() StartOffset { return c.start }
 
-// Routes is the loaded ROUTES_FILE (after Validate).
+// Routes is the loaded ROUTES_FILE (after LoadFiles).
 func (c *Config) Routes() *route.Table { return c.routes }
 
 // TableTopic is goka's changelog topic of the group table.
@@ -141,36 +137,18 @@ func (c *Config) OutputSpec() kafkaclient.TopicSpec {
 		Retention: c.OutputTopicRetention}
 }
 
-var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
-
-func checkTopic(name, v string) error {
-	if !topicName.MatchString(v) || v == "." || v == ".." {
-		return envconfig.Errorf(name, "%q is not a valid Kafka topic name ([a-zA-Z0-9._-], at most 249 characters)", v)
-	}
-	return nil
-}
-
 // Validate checks every setting and fills the parsed fields. Each error
 // names its variable.
 func (c *Config) Validate() error {
 	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	add(c.Kafka.Validate())
-	add(c.Log.Validate())
-	add(c.Producer.Validate(c.CompressionLevel))
-	if c.HTTP.Addr == "" {
-		add(envconfig.Errorf("HTTP_ADDR", "is empty"))
-	}
+	add := func(err error) { errs = append(errs, err) } // errors.Join drops the nils
+	add(c.ValidateCommon(c.CompressionLevel))
 
-	if c.Group == "" || !topicName.MatchString(c.Group+"-table") {
+	if c.Group == "" || !kafkaclient.ValidTopic(c.TableTopic()) {
 		add(envconfig.Errorf("FANOUT_GROUP", "%q: want [a-zA-Z0-9._-] (it names the topic %s-table)", c.Group, c.Group))
 	}
-	add(checkTopic("RAW_TOPIC", c.RawTopic))
-	add(checkTopic("DLQ_TOPIC", c.DLQTopic))
+	add(kafkaclient.CheckTopic("RAW_TOPIC", c.RawTopic))
+	add(kafkaclient.CheckTopic("DLQ_TOPIC", c.DLQTopic))
 	if c.DLQTopic == c.RawTopic {
 		add(envconfig.Errorf("DLQ_TOPIC", "must differ from RAW_TOPIC (%s)", c.RawTopic))
 	}
@@ -213,15 +191,7 @@ func (c *Config) Validate() error {
 	if c.TableSweepInterval < time.Second {
 		add(envconfig.Errorf("TABLE_SWEEP_INTERVAL", "must be at least 1s, got %s", c.TableSweepInterval))
 	}
-	if c.OutputTopicPartitions < 1 {
-		add(envconfig.Errorf("OUTPUT_TOPIC_PARTITIONS", "must be at least 1, got %d", c.OutputTopicPartitions))
-	}
-	if c.OutputTopicReplication < 1 {
-		add(envconfig.Errorf("OUTPUT_TOPIC_REPLICATION", "must be at least 1, got %d", c.OutputTopicReplication))
-	}
-	if c.OutputTopicRetention < 0 {
-		add(envconfig.Errorf("OUTPUT_TOPIC_RETENTION", "must be >= 0, got %s", c.OutputTopicRetention))
-	}
+	add(kafkaclient.CheckTopicSettings("OUTPUT_TOPIC", c.OutputTopicPartitions, c.OutputTopicReplication, c.OutputTopicRetention))
 	if c.MaxInflight < 1 {
 		add(envconfig.Errorf("FANOUT_MAX_INFLIGHT", "must be at least 1, got %d", c.MaxInflight))
 	}
@@ -243,15 +213,23 @@ func (c *Config) Validate() error {
 	if c.PartitionChannelSize < 0 {
 		add(envconfig.Errorf("PARTITION_BUFFER", "must be >= 0, got %d", c.PartitionChannelSize))
 	}
+	return errors.Join(errs...)
+}
 
+// LoadFiles reads ROUTES_FILE (envconfig.Parse calls it after Validate, so
+// validation does no I/O). A bad file is an error naming ROUTES_FILE and
+// the file's line.
+func (c *Config) LoadFiles() error {
 	if c.RoutesFile == "" {
 		c.routes = route.Default()
-	} else if t, err := route.Load(c.RoutesFile); err != nil {
-		add(envconfig.Errorf("ROUTES_FILE", "%v", err))
-	} else {
-		c.routes = t
+		return nil
 	}
-	return errors.Join(errs...)
+	t, err := route.Load(c.RoutesFile)
+	if err != nil {
+		return envconfig.Errorf("ROUTES_FILE", "%v", err)
+	}
+	c.routes = t
+	return nil
 }
 
 // Warnings lists settings that work but weaken reliability or security.

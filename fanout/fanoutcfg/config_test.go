@@ -134,3 +134,20 @@ func TestEmptyVariablesAreRefusedByName(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateDoesNoIO: Validate leaves ROUTES_FILE alone (LoadFiles reads
+// it), so a missing file is only LoadFiles' error.
+func TestValidateDoesNoIO(t *testing.T) {
+	c, err := parse(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.RoutesFile = filepath.Join(t.TempDir(), "missing.yaml")
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate read ROUTES_FILE: %v", err)
+	}
+	var fe *envconfig.FieldError
+	if err := c.LoadFiles(); !errors.As(err, &fe) || fe.Var != "ROUTES_FILE" {
+		t.Fatalf("LoadFiles = %v, want an error naming ROUTES_FILE", err)
+	}
+}

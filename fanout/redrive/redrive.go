@@ -41,9 +41,9 @@ var Retryable = []string{"topic_unavailable"}
 
 // Config is what dlq-redrive reads from the environment.
 type Config struct {
-	Group    string `env:"FANOUT_GROUP" envDefault:"tetragon-fanout" help:"fanout group; progress is committed as <FANOUT_GROUP>-dlq-redrive"`
-	RawTopic string `env:"RAW_TOPIC" envDefault:"tetragon.raw" help:"topic messages are re-produced to"`
-	DLQTopic string `env:"DLQ_TOPIC" envDefault:"tetragon.dlq" help:"DLQ topic to read"`
+	Group string `env:"FANOUT_GROUP" envDefault:"tetragon-fanout" help:"fanout group; progress is committed as <FANOUT_GROUP>-dlq-redrive"`
+	kafkaclient.RawTopicEnv
+	kafkaclient.DLQTopicEnv
 
 	Kafka    kafkaclient.Config
 	Producer kafkaclient.ProducerConfig
@@ -57,11 +57,9 @@ func (c *Config) Validate() error {
 	if c.Group == "" {
 		errs = append(errs, envconfig.Errorf("FANOUT_GROUP", "is empty"))
 	}
-	if c.RawTopic == "" {
-		errs = append(errs, envconfig.Errorf("RAW_TOPIC", "is empty"))
-	}
-	if c.DLQTopic == "" || c.DLQTopic == c.RawTopic {
-		errs = append(errs, envconfig.Errorf("DLQ_TOPIC", "must be set and differ from RAW_TOPIC"))
+	errs = append(errs, kafkaclient.CheckTopic("RAW_TOPIC", c.RawTopic), kafkaclient.CheckTopic("DLQ_TOPIC", c.DLQTopic))
+	if c.DLQTopic == c.RawTopic {
+		errs = append(errs, envconfig.Errorf("DLQ_TOPIC", "must differ from RAW_TOPIC (%s)", c.RawTopic))
 	}
 	errs = append(errs, c.Producer.Validate(1))
 	return errors.Join(errs...)

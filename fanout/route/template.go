@@ -8,10 +8,11 @@ import (
 	"sync/atomic"
 
 	"github.com/tetragon-fanout/tetragon-fanout/shared/eventtype"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkaclient"
 )
 
 // MaxTopicLen is Kafka's limit on a topic name.
-const MaxTopicLen = 249
+const MaxTopicLen = kafkaclient.MaxTopicLen
 
 // DefaultTopic is the topic template used without a routes file, and the
 // last resort when a configured default cannot render an event.
@@ -217,9 +218,7 @@ func (t *template) build(k renderKey) string {
 	return out
 }
 
-func isTopicChar(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-'
-}
+func isTopicChar(c byte) bool { return kafkaclient.IsTopicChar(c) }
 
 func validTopicChars(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -253,10 +252,9 @@ func validNode(s string) bool {
 	return validTopicChars(s)
 }
 
-// ValidTopic reports whether name is a legal Kafka topic name.
-func ValidTopic(name string) bool {
-	return name != "" && len(name) <= MaxTopicLen && name != "." && name != ".." && validTopicChars(name)
-}
+// ValidTopic reports whether name is a legal Kafka topic name
+// (kafkaclient.ValidTopic, the one check).
+func ValidTopic(name string) bool { return kafkaclient.ValidTopic(name) }
 
 // TemplateMatcher returns a predicate that reports whether an existing topic
 // could have been rendered from tmpl. The topics package uses it to count,

@@ -6,7 +6,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"time"
@@ -15,9 +14,9 @@ import (
 
 	"github.com/tetragon-fanout/tetragon-fanout/ingester/queue"
 	tg "github.com/tetragon-fanout/tetragon-fanout/ingester/tetragon"
+	"github.com/tetragon-fanout/tetragon-fanout/shared/app"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/kafkaclient"
-	"github.com/tetragon-fanout/tetragon-fanout/shared/telemetry"
 )
 
 // Config is every setting of the ingester.
@@ -29,7 +28,7 @@ type Config struct {
 	QueueSize   int    `env:"QUEUE_SIZE" envDefault:"8192" help:"events buffered between receiving and producing"`
 	QueuePolicy string `env:"QUEUE_POLICY" envDefault:"drop_oldest" help:"when the queue is full: drop_oldest, drop_newest or block (block stalls the stream and Tetragon drops for us)"`
 
-	RawTopic            string        `env:"RAW_TOPIC" envDefault:"tetragon.raw" help:"topic the events are written to"`
+	kafkaclient.RawTopicEnv
 	RawTopicCreate      bool          `env:"RAW_TOPIC_CREATE" envDefault:"true" help:"create the raw topic when it is missing (false: wait for it)"`
 	RawTopicPartitions  int32         `env:"RAW_TOPIC_PARTITIONS" envDefault:"12" help:"partitions of a created raw topic (caps the fanout's replicas; fixed for a fanout group's life)"`
 	RawTopicReplication int16         `env:"RAW_TOPIC_REPLICATION" envDefault:"1" help:"replication factor of a created raw topic (1 fits the local single broker; use 3 in production)"`
@@ -40,13 +39,10 @@ type Config struct {
 	MaxInflight         int           `env:"KAFKA_MAX_INFLIGHT" envDefault:"4096" help:"events with the producer awaiting acks; beyond it the queue fills"`
 	PublishGiveUpAfter  time.Duration `env:"PUBLISH_GIVE_UP_AFTER" envDefault:"0s" help:"drop an event (reason kafka) after its delivery failed this long; 0: retry until shutdown"`
 	KafkaConnectBackoff time.Duration `env:"KAFKA_CONNECT_BACKOFF_MAX" envDefault:"30s" help:"longest wait between attempts to reach Kafka at start"`
-	DebugPprof          bool          `env:"DEBUG_PPROF" envDefault:"false" help:"serve Go's /debug/pprof on HTTP_ADDR (profiling; keep off in production)"`
 	ShutdownTimeout     time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s" help:"on SIGTERM, time to flush the queue and producer (keep under the pod's terminationGracePeriodSeconds)"`
 
-	Kafka    kafkaclient.Config
-	Producer kafkaclient.ProducerConfig
-	Log      telemetry.LogConfig
-	HTTP     telemetry.HTTPConfig
+	// KAFKA_*, LOG_*, HTTP_ADDR, DEBUG_PPROF.
+	app.Common
 
 	// Parsed by Validate (unexported: neither env nor --help sees them).
 	policy queue.Policy
@@ -92,17 +88,8 @@ type Tetragon struct {
 // names its variable.
 func (c *Config) Validate() error {
 	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	add(c.Kafka.Validate())
-	add(c.Log.Validate())
-	add(c.Producer.Validate(c.CompressionLevel))
-	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
-		add(envconfig.Errorf("HTTP_ADDR", "%q: want [host]:port", c.HTTP.Addr))
-	}
+	add := func(err error) { errs = append(errs, err) } // errors.Join drops the nils
+	add(c.ValidateCommon(c.CompressionLevel))
 	add(c.validateTetragon())
 
 	if c.NodeName == "" {
@@ -121,18 +108,8 @@ func (c *Config) Validate() error {
 	}
 	c.policy = p
 
-	if !validTopic(c.RawTopic) {
-		add(envconfig.Errorf("RAW_TOPIC", "%q is not a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -, not . or ..)", c.RawTopic))
-	}
-	if c.RawTopicPartitions < 1 {
-		add(envconfig.Errorf("RAW_TOPIC_PARTITIONS", "must be at least 1, got %d", c.RawTopicPartitions))
-	}
-	if c.RawTopicReplication < 1 {
-		add(envconfig.Errorf("RAW_TOPIC_REPLICATION", "must be at least 1, got %d", c.RawTopicReplication))
-	}
-	if c.RawTopicRetention < 0 {
-		add(envconfig.Errorf("RAW_TOPIC_RETENTION", "must be >= 0, got %s", c.RawTopicRetention))
-	}
+	add(kafkaclient.CheckTopic("RAW_TOPIC", c.RawTopic))
+	add(kafkaclient.CheckTopicSettings("RAW_TOPIC", c.RawTopicPartitions, c.RawTopicReplication, c.RawTopicRetention))
 	switch c.RawTopicCompression {
 	case "producer", "uncompressed", "none", "gzip", "snappy", "lz4", "zstd":
 	default:
@@ -222,18 +199,6 @@ func (c *Config) validateTetragon() error {
 		errs = append(errs, envconfig.Errorf("TETRAGON_STREAM_HEALTHY_AFTER", "must be > 0, got %s", t.HealthyAfter))
 	}
 	return errors.Join(errs...)
-}
-
-func validTopic(s string) bool {
-	if s == "" || len(s) > 249 || s == "." || s == ".." {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // TopicSpec is how the raw topic is created.

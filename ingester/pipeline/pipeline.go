@@ -49,7 +49,7 @@ func New(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (*Pipe
 	q := queue.New[publish.Event](cfg.QueueSize, cfg.Policy())
 	t := cfg.Tetragon
 	recv, err := tetragon.NewReceiver(tetragon.Options{
-		Addr: t.Addr,
+		Addr: cfg.Addr(),
 		TLS: tetragon.TLSOptions{
 			Enabled: t.TLS.Enabled, CAFile: t.TLS.CAFile, CertFile: t.TLS.CertFile,
 			KeyFile: t.TLS.KeyFile, ServerName: t.TLS.ServerName,

@@ -46,7 +46,8 @@ type TLSOptions struct {
 
 // Options configure a Receiver.
 type Options struct {
-	Addr             string
+	// Addr is the parsed TETRAGON_ADDR (ParseAddr; config parses it once).
+	Addr             Addr
 	TLS              TLSOptions
 	MaxRecvBytes     int
 	KeepaliveTime    time.Duration
@@ -68,6 +69,8 @@ type Addr struct {
 	Unix   bool
 	// Host of a TCP address, for the loopback check.
 	Host string
+	// Raw is the address as given, for messages.
+	Raw string
 }
 
 // ParseAddr reads unix:///path (or a bare absolute path) and host:port.
@@ -79,20 +82,20 @@ func ParseAddr(s string) (Addr, error) {
 		if len(s) <= len("unix://") || !strings.HasPrefix(s, "unix:///") {
 			return Addr{}, fmt.Errorf("%q: want unix:///absolute/path", s)
 		}
-		return Addr{Target: s, Unix: true}, nil
+		return Addr{Target: s, Unix: true, Raw: s}, nil
 	case strings.HasPrefix(s, "unix:"):
 		if len(s) == len("unix:") {
 			return Addr{}, fmt.Errorf("%q: no socket path", s)
 		}
-		return Addr{Target: s, Unix: true}, nil
+		return Addr{Target: s, Unix: true, Raw: s}, nil
 	case strings.HasPrefix(s, "/"):
-		return Addr{Target: "unix://" + s, Unix: true}, nil
+		return Addr{Target: "unix://" + s, Unix: true, Raw: s}, nil
 	}
 	host, port, err := net.SplitHostPort(s)
 	if err != nil || port == "" {
 		return Addr{}, fmt.Errorf("%q: want unix:///path or host:port", s)
 	}
-	return Addr{Target: "dns:///" + s, Host: host}, nil
+	return Addr{Target: "dns:///" + s, Host: host, Raw: s}, nil
 }
 
 // Loopback reports whether a TCP host is this machine, where plaintext is
@@ -121,9 +124,8 @@ type Receiver struct {
 
 // NewReceiver prepares the connection; nothing is dialled until Run.
 func NewReceiver(o Options, m *metrics.Metrics, log *slog.Logger) (*Receiver, error) {
-	addr, err := ParseAddr(o.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("tetragon address: %w", err)
+	if o.Addr.Target == "" {
+		return nil, errors.New("tetragon address: is empty")
 	}
 	creds := insecure.NewCredentials()
 	if o.TLS.Enabled {
@@ -156,9 +158,9 @@ func NewReceiver(o Options, m *metrics.Metrics, log *slog.Logger) (*Receiver, er
 			Time: o.KeepaliveTime, Timeout: o.KeepaliveTimeout,
 		}))
 	}
-	conn, err := grpc.NewClient(addr.Target, opts...)
+	conn, err := grpc.NewClient(o.Addr.Target, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("tetragon client for %s: %w", o.Addr, err)
+		return nil, fmt.Errorf("tetragon client for %s: %w", o.Addr.Raw, err)
 	}
 	return &Receiver{opts: o, conn: conn, codec: newPassthroughCodec(), m: m, log: log}, nil
 }
@@ -217,7 +219,7 @@ func (r *Receiver) Run(ctx context.Context, fn func(raw []byte)) error {
 		}
 		r.m.TetragonStreamErrs.WithLabelValues(code.String()).Inc()
 		r.m.TetragonBackoff.Set(wait.Seconds())
-		r.log.Warn("tetragon stream ended, reconnecting", "addr", r.opts.Addr, "err", err,
+		r.log.Warn("tetragon stream ended, reconnecting", "addr", r.opts.Addr.Raw, "err", err,
 			"events", n, "up", up.Round(time.Millisecond).String(), "wait", wait.Round(time.Millisecond).String(), "attempt", bo.Attempts())
 		t := time.NewTimer(wait)
 		select {
@@ -245,7 +247,7 @@ func (r *Receiver) stream(ctx context.Context, fn func(raw []byte)) (int, error)
 		return 0, fmt.Errorf("close send: %w", err)
 	}
 	r.setConnected(true)
-	r.log.Info("tetragon stream open", "addr", r.opts.Addr)
+	r.log.Info("tetragon stream open", "addr", r.opts.Addr.Raw)
 	n := 0
 	for {
 		var raw []byte

@@ -81,7 +81,7 @@ func TestReceiverDeliversRawBytesAndSendsFilters(t *testing.T) {
 	serve(t, sock, srv)
 	req := Request([]*tetragon.Filter{{EventSet: []tetragon.EventType{tetragon.EventType_PROCESS_EXEC}}}, nil, nil)
 	m := metrics.New(prometheus.NewRegistry())
-	r, err := NewReceiver(Options{Addr: "unix://" + sock, ReconnectMin: 10 * time.Millisecond, ReconnectMax: 50 * time.Millisecond, HealthyAfter: time.Second, Request: req}, m, quietLog())
+	r, err := NewReceiver(Options{Addr: mustAddr(t, "unix://"+sock), ReconnectMin: 10 * time.Millisecond, ReconnectMax: 50 * time.Millisecond, HealthyAfter: time.Second, Request: req}, m, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestReceiverReconnectsWithBackoffThatResets(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "t.sock")
 	m := metrics.New(prometheus.NewRegistry())
 	min, max := 20*time.Millisecond, 160*time.Millisecond
-	r, err := NewReceiver(Options{Addr: "unix://" + sock, ReconnectMin: min, ReconnectMax: max, HealthyAfter: time.Hour}, m, quietLog())
+	r, err := NewReceiver(Options{Addr: mustAddr(t, "unix://"+sock), ReconnectMin: min, ReconnectMax: max, HealthyAfter: time.Hour}, m, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,4 +197,13 @@ func TestParseAddr(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+func mustAddr(tb testing.TB, s string) Addr {
+	tb.Helper()
+	a, err := ParseAddr(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a
 }

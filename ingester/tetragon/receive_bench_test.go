@@ -69,7 +69,7 @@ func BenchmarkReceive(b *testing.B) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	r, err := NewReceiver(Options{Addr: "unix://" + sock, MaxRecvBytes: MinRecvBytes, ReconnectMin: 10 * time.Millisecond, ReconnectMax: 100 * time.Millisecond, HealthyAfter: time.Second},
+	r, err := NewReceiver(Options{Addr: mustAddr(b, "unix://"+sock), MaxRecvBytes: MinRecvBytes, ReconnectMin: 10 * time.Millisecond, ReconnectMax: 100 * time.Millisecond, HealthyAfter: time.Second},
 		metrics.New(prometheus.NewRegistry()), quietLog())
 	if err != nil {
 		b.Fatal(err)

@@ -127,7 +127,7 @@ func TestMutualTLS(t *testing.T) {
 
 	receive := func(tlsOpts TLSOptions, wait time.Duration) (int, *Receiver) {
 		m := metrics.New(prometheus.NewRegistry())
-		r, err := NewReceiver(Options{Addr: s.Target(), TLS: tlsOpts, ReconnectMin: 20 * time.Millisecond, ReconnectMax: 100 * time.Millisecond, HealthyAfter: time.Second}, m, quietLog())
+		r, err := NewReceiver(Options{Addr: mustAddr(t, s.Target()), TLS: tlsOpts, ReconnectMin: 20 * time.Millisecond, ReconnectMax: 100 * time.Millisecond, HealthyAfter: time.Second}, m, quietLog())
 		if err != nil {
 			t.Fatal(err)
 		}

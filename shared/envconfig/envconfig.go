@@ -34,6 +34,12 @@ const ExitInvalid = 2
 // Validator is implemented by configs that check more than types.
 type Validator interface{ Validate() error }
 
+// FileLoader is implemented by configs that read files their variables name
+// (the fanout's ROUTES_FILE). Validate stays free of I/O: Parse calls
+// LoadFiles after it, and reports its errors (FieldErrors naming the
+// variable) with the others, so one run still lists every problem.
+type FileLoader interface{ LoadFiles() error }
+
 // FieldError names the variable that holds a bad value.
 type FieldError struct {
 	Var string
@@ -105,7 +111,8 @@ func isLeafStruct(t reflect.Type) bool {
 	return t.PkgPath() == "time" || t.PkgPath() == "net/url"
 }
 
-// Parse fills cfg from the environment and runs its Validate method. Nested
+// Parse fills cfg from the environment, runs its Validate method and then
+// its LoadFiles method (FileLoader). Nested
 // structs are not validated on their own: the top-level Validate calls theirs,
 // so one place decides what is checked.
 func Parse(cfg any) error {
@@ -126,10 +133,14 @@ func ParseEnv(cfg any, environ map[string]string) error {
 	if err := env.ParseWithOptions(cfg, opts); err != nil {
 		return errors.Join(empty, nameParseError(cfg, err))
 	}
+	var invalid, unloadable error
 	if v, ok := cfg.(Validator); ok {
-		return errors.Join(empty, v.Validate())
+		invalid = v.Validate()
 	}
-	return empty
+	if l, ok := cfg.(FileLoader); ok {
+		unloadable = l.LoadFiles()
+	}
+	return errors.Join(empty, invalid, unloadable)
 }
 
 // checkEmpty reports every declared variable that is present but empty or

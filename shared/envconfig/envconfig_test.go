@@ -119,3 +119,41 @@ func TestEmptyInTheProcessEnvironment(t *testing.T) {
 		t.Fatalf("ADDR= in the environment: %v", err)
 	}
 }
+
+type loaderConfig struct {
+	File   string `env:"FILE" help:"rules file (unset: none)"`
+	Count  int    `env:"COUNT" envDefault:"3"`
+	loaded bool
+	order  []string
+}
+
+func (c *loaderConfig) Validate() error {
+	c.order = append(c.order, "validate")
+	if c.Count < 0 {
+		return Errorf("COUNT", "must be >= 0, got %d", c.Count)
+	}
+	return nil
+}
+
+func (c *loaderConfig) LoadFiles() error {
+	c.order = append(c.order, "load")
+	if c.File == "bad" {
+		return Errorf("FILE", "bad:3: no such rule")
+	}
+	c.loaded = true
+	return nil
+}
+
+// TestFileLoader: LoadFiles runs after Validate and its errors are listed
+// with Validate's.
+func TestFileLoader(t *testing.T) {
+	var c loaderConfig
+	if err := ParseEnv(&c, map[string]string{}); err != nil || !c.loaded || strings.Join(c.order, ",") != "validate,load" {
+		t.Fatalf("err %v, loaded %v, order %v", err, c.loaded, c.order)
+	}
+	c = loaderConfig{}
+	err := ParseEnv(&c, map[string]string{"FILE": "bad", "COUNT": "-1"})
+	if err == nil || !strings.Contains(err.Error(), "COUNT: must be >= 0") || !strings.Contains(err.Error(), "FILE: bad:3") {
+		t.Fatalf("err %v, want both COUNT's and FILE's", err)
+	}
+}

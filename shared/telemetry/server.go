@@ -15,11 +15,23 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tetragon-fanout/tetragon-fanout/shared/envconfig"
 )
 
 // HTTPConfig is the address of the telemetry server.
 type HTTPConfig struct {
 	Addr string `env:"HTTP_ADDR" envDefault:":8080" help:"listen address of /metrics, /healthz and /readyz"`
+	// Pprof: shared/app mounts net/http/pprof on the server.
+	Pprof bool `env:"DEBUG_PPROF" envDefault:"false" help:"serve Go's /debug/pprof on HTTP_ADDR (profiling; keep off in production)"`
+}
+
+// Validate checks that HTTP_ADDR is [host]:port.
+func (c HTTPConfig) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return envconfig.Errorf("HTTP_ADDR", "%q: want [host]:port", c.Addr)
+	}
+	return nil
 }
 
 // NewRegistry returns a registry with the Go runtime and process collectors,

@@ -62,3 +62,12 @@ func TestLogConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestHTTPConfigValidate(t *testing.T) {
+	for addr, ok := range map[string]bool{":8080": true, "127.0.0.1:0": true, "[::1]:9": true, "8080": false, "": false, "localhost": false} {
+		err := HTTPConfig{Addr: addr}.Validate()
+		if (err == nil) != ok || err != nil && !strings.HasPrefix(err.Error(), "HTTP_ADDR: ") {
+			t.Errorf("%q: %v, want ok=%v (an error naming HTTP_ADDR)", addr, err, ok)
+		}
+	}
+}
