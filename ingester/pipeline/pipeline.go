@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -173,8 +174,19 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 	}
 	p.log.Info("shutdown complete", attrs...)
+	if err == nil {
+		if n := b.Dropped[metrics.ReasonShutdown]; n > 0 {
+			// The flush could not finish: say so in the exit code too.
+			err = fmt.Errorf("%w: %d events (dropped_shutdown)", ErrUndelivered, n)
+		}
+	}
 	return err
 }
+
+// ErrUndelivered: Run stopped with events it could not deliver in
+// SHUTDOWN_TIMEOUT (counted as dropped, reason shutdown); the process exits
+// non-zero so whoever stopped it sees that the flush did not finish.
+var ErrUndelivered = errors.New("shutdown did not deliver every event")
 
 // Books are the pipeline's life-time counts of events.
 type Books struct {

@@ -206,6 +206,9 @@ func (p *ingesterProc) terminate(t *testing.T, timeout time.Duration) {
 	if at.Sub(sent) > timeout {
 		t.Errorf("books logged %s after SIGTERM, after SHUTDOWN_TIMEOUT=%s", at.Sub(sent), timeout)
 	}
+	if books["dropped"] > 0 && p.cmd.ProcessState != nil && p.cmd.ProcessState.ExitCode() == 0 {
+		t.Errorf("%v events not delivered, yet the ingester exited 0", books["dropped"])
+	}
 	if books["received"] != books["published"]+books["dropped"] {
 		t.Errorf("received %v != published %v + dropped %v", books["received"], books["published"], books["dropped"])
 	}
