@@ -166,6 +166,7 @@ type want struct {
 	// topic is where the routes put it; "" when a sample rule keeps it out.
 	topic string
 	json  []byte
+	indep *independent // the same event read without normalize
 	// copies are the bytes of every send of it (the original and its
 	// duplicates, re-marshalled): the raw topic must hold one of them.
 	copies [][]byte
@@ -232,7 +233,7 @@ func (b *sentBook) addTo(t *testing.T, id string, seq uint64, ev *tetragon.GetEv
 	b.distinct++
 	f := normalize.Extract(ev)
 	w := &want{id: id, typ: f.Type, ns: f.Namespace, seq: seq, copies: [][]byte{raw},
-		json: normalize.Append(nil, ev, normalize.Meta{EventID: id})}
+		json: normalize.Append(nil, ev, normalize.Meta{EventID: id}), indep: indepOf(ev, id)}
 	d := b.routes.Decide(id, &route.Event{Type: f.Type, Namespace: f.Namespace, Pod: f.Pod, Node: f.Node,
 		Labels: f.Labels, Policy: f.PolicyName, Binary: f.Binary, Enforced: f.Enforced})
 	oracle, mayBeSampled := oracleTopic(b.prefix, f.Type, f.Namespace)
@@ -362,6 +363,10 @@ func analyze(name string, book *sentBook, raw, outputs []msg) *result {
 		if !bytes.Equal(m.value, w.json) {
 			r.mismatched++
 			r.problem("output %s: JSON differs from normalize.Append of the sent event:\n got %s\nwant %s", m.pos(), clip(m.value), clip(w.json))
+		} else if err := w.indep.check(m.value); err != nil {
+			// normalize and the protobuf disagree, read independently.
+			r.mismatched++
+			r.problem("output %s: JSON disagrees with the event read through Tetragon's getters: %v", m.pos(), err)
 		}
 		src := m.headers[headers.Raw]
 		if m.headers[headers.Format] != headers.FormatJSON || m.headers[headers.Type] != w.typ ||
