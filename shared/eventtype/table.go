@@ -84,6 +84,7 @@ type Type struct {
 
 	wrapper                                        reflect.Type // the Go type of the oneof wrapper
 	hasProc, hasPolicy, hasAction, hasReturnAction bool
+	shape                                          int
 }
 
 // IDField is one discriminator field of the event id.
@@ -159,6 +160,22 @@ type (
 	withReturnAction interface {
 		GetReturnAction() tetragon.KprobeAction
 	}
+	hook interface {
+		withProcess
+		withPolicy
+		withAction
+	}
+	hookReturn interface {
+		hook
+		withReturnAction
+	}
+)
+
+// shapes of event messages that Parts reads with one type assertion.
+const (
+	shapeOther = iota
+	shapeHook
+	shapeHookReturn
 )
 
 // Parts reads the process, parent, ancestors, policy and actions of r,
@@ -166,6 +183,18 @@ type (
 func (t *Type) Parts(r *R) Parts {
 	var p Parts
 	m := t.get(r)
+	switch t.shape {
+	case shapeHookReturn: // one type assertion, not four: this is per event
+		x := m.(hookReturn)
+		p.Process, p.Parent, p.Ancestors = x.GetProcess(), x.GetParent(), x.GetAncestors()
+		p.PolicyName, p.Action, p.ReturnAction = x.GetPolicyName(), x.GetAction(), x.GetReturnAction()
+		return p
+	case shapeHook:
+		x := m.(hook)
+		p.Process, p.Parent, p.Ancestors = x.GetProcess(), x.GetParent(), x.GetAncestors()
+		p.PolicyName, p.Action = x.GetPolicyName(), x.GetAction()
+		return p
+	}
 	if t.hasProc {
 		x := m.(withProcess)
 		p.Process, p.Parent, p.Ancestors = x.GetProcess(), x.GetParent(), x.GetAncestors()
@@ -249,6 +278,12 @@ func init() {
 		_, t.hasPolicy = ev.(withPolicy)
 		_, t.hasAction = ev.(withAction)
 		_, t.hasReturnAction = ev.(withReturnAction)
+		switch ev.(type) {
+		case hookReturn:
+			t.shape = shapeHookReturn
+		case hook:
+			t.shape = shapeHook
+		}
 		md := fd.Message()
 		if p := md.Fields().ByNumber(1); p != nil && p.Name() == "process" && p.Message() != nil &&
 			p.Message().FullName() == "tetragon.Process" {
