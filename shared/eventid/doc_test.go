@@ -13,6 +13,9 @@ import (
 
 // TestDocTable checks the scheme's table in doc.go (what other producers
 // implement) against shared/eventtype's table (what this package runs).
+// After adding a type to the table, regenerate the rows (and nothing else:
+// -update also rewrites the id goldens of the other tests) with
+// cd shared && go test ./eventid -run TestDocTable -update
 func TestDocTable(t *testing.T) {
 	src, err := os.ReadFile("doc.go")
 	if err != nil {
@@ -21,24 +24,26 @@ func TestDocTable(t *testing.T) {
 	var rows []string
 	var procLine string
 	in := false
-	for _, line := range strings.Split(string(src), "\n") {
+	lines := strings.Split(string(src), "\n")
+	first, last, procAt := -1, -1, -1 // rows are lines[first:last]
+	for i, line := range lines {
 		text := strings.TrimSpace(strings.TrimPrefix(line, "//"))
 		switch {
 		case strings.HasPrefix(text, "type ") && strings.Contains(text, "strings") && strings.Contains(text, "integers"):
-			in = true
+			in, first = true, i+1
 			continue
 		case strings.HasPrefix(text, "| process part"):
-			procLine = text
+			procLine, procAt = text, i
 		}
 		if in {
 			if text == "" {
-				in = false
+				in, last = false, i
 				continue
 			}
 			rows = append(rows, strings.Join(strings.Fields(text), " "))
 		}
 	}
-	var want []string
+	var want, render []string
 	var withProc []string
 	for _, row := range eventtype.Table() {
 		var strs, ints []string
@@ -59,9 +64,19 @@ func TestDocTable(t *testing.T) {
 			return strings.Join(s, " ")
 		}
 		want = append(want, fmt.Sprintf("%s %d %s %s", row.Name, row.Number, dash(strs), dash(ints)))
+		render = append(render, fmt.Sprintf("//\t%-21s%5d   %-54s%s", row.Name, row.Number, dash(strs), dash(ints)))
 		if row.IDProcess {
 			withProc = append(withProc, row.Object)
 		}
+	}
+	if *update && first > 0 && last > first && procAt >= 0 {
+		at := strings.Index(lines[procAt], "only for ")
+		lines[procAt] = lines[procAt][:at] + "only for " + strings.Join(withProc, ", ")
+		out := append(append(append([]string{}, lines[:first]...), render...), lines[last:]...)
+		if err := os.WriteFile("doc.go", []byte(strings.Join(out, "\n")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
 	}
 	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
 		t.Errorf("doc.go's table:\n%s\nthe eventtype table says:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
