@@ -14,13 +14,30 @@ import (
 type R = tetragon.GetEventsResponse
 
 // The event-type table: THE place a Tetragon event type is described. One
-// row per GetEventsResponse oneof member. To add a type, add its row here
-// (and its JSON object in fanout/normalize/append.go, its schema
-// definition, its fixture). Everything else (field numbers, spelling, which
-// messages carry a process, a policy, an action, the id fields' numbers and
-// wire kinds, the ingester's id field paths) is derived from the row and
-// Tetragon's own descriptors at init, and tests check the generated
-// artifacts (schema enum, topics.yaml, eventid's doc table) against it.
+// row per GetEventsResponse oneof member, in field-number order.
+// Everything else (field numbers, spelling, which messages carry a
+// process, a policy, an action, the id fields' numbers and wire kinds, the
+// ingester's id field paths) is derived from the row and Tetragon's own
+// descriptors at init; tests check the generated artifacts against it.
+//
+// Adding a type (TestTableCoversTheAPI fails until it is added, once the
+// Tetragon API has it) takes three hand-written files:
+//
+//  1. its row here;
+//  2. its JSON object: a case in appendTypeObject, fanout/normalize/append.go,
+//     under the row's Object key;
+//  3. its schema: fanout/normalize/schema/event.v1.schema.json, the object's
+//     definition plus its entries in the type enum, allOf and
+//     dependentSchemas (TestSchemaAgreesWithTable checks those);
+//
+// then a fixture, fanout/normalize/testdata/events/<name>.json, and
+// regeneration: in fanout/, go test ./normalize -update (goldens,
+// docs/schema.md); in shared/, go test ./eventid -run TestDocTable -update
+// (the id scheme's table) and go test ./deploycheck -run TestTopicsPerType
+// -update (deployments/k8s/kafka-topics/topics.yaml). The simulator's
+// synthetic generator (shared/sim/generate) makes only the types it has a
+// hook for; its tests insist it covers every type Tetragon's gRPC server
+// sends, so teach it there if Tetragon streams the new type.
 //
 //	Enum    tetragon.EventType value (= the oneof field number)
 //	Object  the key of the type-specific object in the normalized JSON
