@@ -6,6 +6,8 @@ import (
 
 	"github.com/cilium/tetragon/api/v1/tetragon"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/tetragon-fanout/tetragon-fanout/shared/eventtype"
 )
 
 // SchemaVersion is the value of every object's "schema_version" field.
@@ -34,7 +36,11 @@ type Meta struct {
 func Append(dst []byte, ev *tetragon.GetEventsResponse, m Meta) []byte {
 	b := append(dst, `{"schema_version":1,"event_id":`...)
 	b = appendString(b, m.EventID)
-	typ := TypeOf(ev)
+	t := eventtype.Of(ev)
+	typ := TypeUnknown
+	if t != nil {
+		typ = t.Name
+	}
 	b = append(b, `,"type":"`...)
 	b = append(b, typ...) // constant, needs no escaping
 	b = append(b, '"')
@@ -47,7 +53,7 @@ func Append(dst []byte, ev *tetragon.GetEventsResponse, m Meta) []byte {
 	b = fStr(b, "cluster", cluster)
 	b = fMap(b, "node_labels", ev.GetNodeLabels())
 
-	proc, parent, ancestors := processes(ev)
+	proc, parent, ancestors := processes(t, ev)
 	if pod := proc.GetPod(); pod != nil {
 		b = fStr(b, "namespace", pod.GetNamespace())
 		b = fStr(b, "pod", pod.GetName())
@@ -81,33 +87,11 @@ func Append(dst []byte, ev *tetragon.GetEventsResponse, m Meta) []byte {
 }
 
 // processes returns the process, parent and ancestors of any event type
-// that has them.
-func processes(ev *tetragon.GetEventsResponse) (proc, parent *tetragon.Process, anc []*tetragon.Process) {
-	switch x := ev.GetEvent().(type) {
-	case *tetragon.GetEventsResponse_ProcessExec:
-		e := x.ProcessExec
-		return e.GetProcess(), e.GetParent(), e.GetAncestors()
-	case *tetragon.GetEventsResponse_ProcessExit:
-		e := x.ProcessExit
-		return e.GetProcess(), e.GetParent(), e.GetAncestors()
-	case *tetragon.GetEventsResponse_ProcessKprobe:
-		e := x.ProcessKprobe
-		return e.GetProcess(), e.GetParent(), e.GetAncestors()
-	case *tetragon.GetEventsResponse_ProcessTracepoint:
-		e := x.ProcessTracepoint
-		return e.GetProcess(), e.GetParent(), e.GetAncestors()
-	case *tetragon.GetEventsResponse_ProcessLoader:
-		e := x.ProcessLoader
-		return e.GetProcess(), e.GetParent(), e.GetAncestors()
-	case *tetragon.GetEventsResponse_ProcessUprobe:
-		e := x.ProcessUprobe
-		return e.GetProcess(), e.GetParent(), e.GetAncestors()
-	case *tetragon.GetEventsResponse_ProcessLsm:
-		e := x.ProcessLsm
-		return e.GetProcess(), e.GetParent(), e.GetAncestors()
-	case *tetragon.GetEventsResponse_ProcessUsdt:
-		e := x.ProcessUsdt
-		return e.GetProcess(), e.GetParent(), e.GetAncestors()
+// that has them (t is eventtype.Of(ev)).
+func processes(t *eventtype.Type, ev *tetragon.GetEventsResponse) (proc, parent *tetragon.Process, anc []*tetragon.Process) {
+	if t != nil {
+		p := t.Parts(ev)
+		return p.Process, p.Parent, p.Ancestors
 	}
 	return nil, nil, nil
 }

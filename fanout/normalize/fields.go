@@ -2,25 +2,14 @@ package normalize
 
 import (
 	"github.com/cilium/tetragon/api/v1/tetragon"
+
+	"github.com/tetragon-fanout/tetragon-fanout/shared/eventtype"
 )
 
-// Event type names, spelled as shared/eventtype spells them (a test checks
-// they agree). Constants here so the hot path does not lower-case a string
-// per event.
-const (
-	TypeExec          = "process_exec"
-	TypeExit          = "process_exit"
-	TypeKprobe        = "process_kprobe"
-	TypeTracepoint    = "process_tracepoint"
-	TypeLoader        = "process_loader"
-	TypeUprobe        = "process_uprobe"
-	TypeThrottle      = "process_throttle"
-	TypeLsm           = "process_lsm"
-	TypeUsdt          = "process_usdt"
-	TypeTest          = "test"
-	TypeRateLimitInfo = "rate_limit_info"
-	TypeUnknown       = "unknown"
-)
+// TypeUnknown is the type of an event this build does not know
+// (shared/eventtype.Unknown). Known types are spelled by the eventtype
+// table (Type.Name).
+const TypeUnknown = eventtype.Unknown
 
 // Fields are what routing and sampling match on. Strings are "" when the
 // event has no such thing (Namespace and Pod are "" for host processes,
@@ -43,59 +32,19 @@ type Fields struct {
 
 // Extract returns the routing fields of ev. It does not allocate.
 func Extract(ev *tetragon.GetEventsResponse) Fields {
-	f := Fields{Node: ev.GetNodeName()}
-	var proc *tetragon.Process
-	switch x := ev.GetEvent().(type) {
-	case *tetragon.GetEventsResponse_ProcessExec:
-		f.Type = TypeExec
-		proc = x.ProcessExec.GetProcess()
-	case *tetragon.GetEventsResponse_ProcessExit:
-		f.Type = TypeExit
-		proc = x.ProcessExit.GetProcess()
-	case *tetragon.GetEventsResponse_ProcessKprobe:
-		k := x.ProcessKprobe
-		f.Type = TypeKprobe
-		proc = k.GetProcess()
-		f.PolicyName = k.GetPolicyName()
-		f.Enforced = IsEnforcement(k.GetAction()) || IsEnforcement(k.GetReturnAction())
-	case *tetragon.GetEventsResponse_ProcessTracepoint:
-		t := x.ProcessTracepoint
-		f.Type = TypeTracepoint
-		proc = t.GetProcess()
-		f.PolicyName = t.GetPolicyName()
-		f.Enforced = IsEnforcement(t.GetAction())
-	case *tetragon.GetEventsResponse_ProcessLoader:
-		f.Type = TypeLoader
-		proc = x.ProcessLoader.GetProcess()
-	case *tetragon.GetEventsResponse_ProcessUprobe:
-		u := x.ProcessUprobe
-		f.Type = TypeUprobe
-		proc = u.GetProcess()
-		f.PolicyName = u.GetPolicyName()
-		f.Enforced = IsEnforcement(u.GetAction())
-	case *tetragon.GetEventsResponse_ProcessThrottle:
-		f.Type = TypeThrottle
-	case *tetragon.GetEventsResponse_ProcessLsm:
-		l := x.ProcessLsm
-		f.Type = TypeLsm
-		proc = l.GetProcess()
-		f.PolicyName = l.GetPolicyName()
-		f.Enforced = IsEnforcement(l.GetAction())
-	case *tetragon.GetEventsResponse_ProcessUsdt:
-		u := x.ProcessUsdt
-		f.Type = TypeUsdt
-		proc = u.GetProcess()
-		f.PolicyName = u.GetPolicyName()
-		f.Enforced = IsEnforcement(u.GetAction())
-	case *tetragon.GetEventsResponse_Test:
-		f.Type = TypeTest
-	case *tetragon.GetEventsResponse_RateLimitInfo:
-		f.Type = TypeRateLimitInfo
-	default:
-		f.Type = TypeUnknown
+	f := Fields{Node: ev.GetNodeName(), Type: TypeUnknown}
+	t := eventtype.Of(ev)
+	if t == nil {
+		return f
 	}
-	f.Binary = proc.GetBinary()
-	if pod := proc.GetPod(); pod != nil {
+	f.Type = t.Name
+	p := t.Parts(ev)
+	f.PolicyName = p.PolicyName
+	// Types without an action (or a return action) read as UNKNOWN, which
+	// is not enforcement.
+	f.Enforced = IsEnforcement(p.Action) || IsEnforcement(p.ReturnAction)
+	f.Binary = p.Process.GetBinary()
+	if pod := p.Process.GetPod(); pod != nil {
 		f.Namespace = pod.GetNamespace()
 		f.Pod = pod.GetName()
 		f.Workload = pod.GetWorkload()
@@ -107,29 +56,8 @@ func Extract(ev *tetragon.GetEventsResponse) Fields {
 // TypeOf names ev's type without allocating (same spelling as
 // shared/eventtype.FromResponse).
 func TypeOf(ev *tetragon.GetEventsResponse) string {
-	switch ev.GetEvent().(type) {
-	case *tetragon.GetEventsResponse_ProcessExec:
-		return TypeExec
-	case *tetragon.GetEventsResponse_ProcessExit:
-		return TypeExit
-	case *tetragon.GetEventsResponse_ProcessKprobe:
-		return TypeKprobe
-	case *tetragon.GetEventsResponse_ProcessTracepoint:
-		return TypeTracepoint
-	case *tetragon.GetEventsResponse_ProcessLoader:
-		return TypeLoader
-	case *tetragon.GetEventsResponse_ProcessUprobe:
-		return TypeUprobe
-	case *tetragon.GetEventsResponse_ProcessThrottle:
-		return TypeThrottle
-	case *tetragon.GetEventsResponse_ProcessLsm:
-		return TypeLsm
-	case *tetragon.GetEventsResponse_ProcessUsdt:
-		return TypeUsdt
-	case *tetragon.GetEventsResponse_Test:
-		return TypeTest
-	case *tetragon.GetEventsResponse_RateLimitInfo:
-		return TypeRateLimitInfo
+	if t := eventtype.Of(ev); t != nil {
+		return t.Name
 	}
 	return TypeUnknown
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/cilium/tetragon/api/v1/tetragon"
 	"github.com/tetragon-fanout/tetragon-fanout/shared/eventtype"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -29,24 +30,16 @@ func mustTime(t testing.TB, s string) time.Time {
 	return tm
 }
 
-// oneOfEach returns a response of every known type.
+// oneOfEach returns a response of every type of the eventtype table, each
+// with an empty event message.
 func oneOfEach() []*tetragon.GetEventsResponse {
-	evs := []tetragon.IsGetEventsResponse_Event{
-		&tetragon.GetEventsResponse_ProcessExec{ProcessExec: &tetragon.ProcessExec{}},
-		&tetragon.GetEventsResponse_ProcessExit{ProcessExit: &tetragon.ProcessExit{}},
-		&tetragon.GetEventsResponse_ProcessKprobe{ProcessKprobe: &tetragon.ProcessKprobe{}},
-		&tetragon.GetEventsResponse_ProcessTracepoint{ProcessTracepoint: &tetragon.ProcessTracepoint{}},
-		&tetragon.GetEventsResponse_ProcessLoader{ProcessLoader: &tetragon.ProcessLoader{}},
-		&tetragon.GetEventsResponse_ProcessUprobe{ProcessUprobe: &tetragon.ProcessUprobe{}},
-		&tetragon.GetEventsResponse_ProcessThrottle{ProcessThrottle: &tetragon.ProcessThrottle{}},
-		&tetragon.GetEventsResponse_ProcessLsm{ProcessLsm: &tetragon.ProcessLsm{}},
-		&tetragon.GetEventsResponse_ProcessUsdt{ProcessUsdt: &tetragon.ProcessUsdt{}},
-		&tetragon.GetEventsResponse_Test{Test: &tetragon.Test{}},
-		&tetragon.GetEventsResponse_RateLimitInfo{RateLimitInfo: &tetragon.RateLimitInfo{}},
-	}
-	out := make([]*tetragon.GetEventsResponse, len(evs))
-	for i, e := range evs {
-		out[i] = &tetragon.GetEventsResponse{Event: e}
+	var out []*tetragon.GetEventsResponse
+	for _, row := range eventtype.Table() {
+		r := &tetragon.GetEventsResponse{}
+		m := r.ProtoReflect()
+		fd := m.Descriptor().Fields().ByNumber(protoreflect.FieldNumber(row.Number))
+		m.Set(fd, m.NewField(fd))
+		out = append(out, r)
 	}
 	return out
 }
@@ -314,7 +307,7 @@ func TestExtract(t *testing.T) {
 		}},
 	}
 	f := Extract(kp)
-	if f.Type != TypeKprobe || f.Node != "n1" || f.Namespace != "ns1" || f.Pod != "p1" || f.Workload != "w1" ||
+	if f.Type != "process_kprobe" || f.Node != "n1" || f.Namespace != "ns1" || f.Pod != "p1" || f.Workload != "w1" ||
 		f.Binary != "/bin/sh" || f.PolicyName != "pol" || !f.Enforced {
 		t.Errorf("kprobe: %+v", f)
 	}

@@ -169,26 +169,17 @@ func lowerCamel(s string) string {
 	return b.String()
 }
 
-// processFields are the Process fields every event with a process puts in its id.
-var processFields = []string{"process.exec_id", "process.pid", "process.tid"}
-
 // idFields lists, per event type, the paths inside the event message that
-// the event id reads (shared/eventid's scheme; node_name and time are
-// outside the event and no field filter can touch them). A test checks this
-// table against eventid itself.
-var idFields = map[tetragon.EventType][]string{
-	tetragon.EventType_PROCESS_EXEC:       processFields,
-	tetragon.EventType_PROCESS_EXIT:       append(slices.Clone(processFields), "signal", "status"),
-	tetragon.EventType_PROCESS_KPROBE:     append(slices.Clone(processFields), "function_name", "policy_name"),
-	tetragon.EventType_PROCESS_TRACEPOINT: append(slices.Clone(processFields), "subsys", "event", "policy_name"),
-	tetragon.EventType_PROCESS_LOADER:     append(slices.Clone(processFields), "path", "buildid"),
-	tetragon.EventType_PROCESS_UPROBE:     append(slices.Clone(processFields), "path", "symbol", "policy_name"),
-	tetragon.EventType_PROCESS_THROTTLE:   {"cgroup", "type"},
-	tetragon.EventType_PROCESS_LSM:        append(slices.Clone(processFields), "function_name", "policy_name"),
-	tetragon.EventType_PROCESS_USDT:       append(slices.Clone(processFields), "path", "provider", "name", "policy_name"),
-	tetragon.EventType_TEST:               {"arg0", "arg1", "arg2", "arg3"},
-	tetragon.EventType_RATE_LIMIT_INFO:    {"number_of_dropped_process_events"},
-}
+// the event id reads (shared/eventid's scheme, from shared/eventtype's
+// table; node_name and time are outside the event and no field filter can
+// touch them). A test checks it against eventid itself.
+var idFields = func() map[tetragon.EventType][]string {
+	m := make(map[tetragon.EventType][]string)
+	for _, t := range eventtype.Table() {
+		m[t.Enum] = t.IDPaths
+	}
+	return m
+}()
 
 // IDFields returns the paths inside events of type t that the event id needs.
 func IDFields(t tetragon.EventType) []string { return idFields[t] }

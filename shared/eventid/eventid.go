@@ -62,21 +62,6 @@ type Info struct {
 // ..., "unknown").
 func (i Info) TypeName() string { return eventtype.FromFieldNumber(i.Type) }
 
-// Oneof field numbers of GetEventsResponse.event (tetragon.EventType values).
-const (
-	typeExec          = 1
-	typeExit          = 5
-	typeKprobe        = 9
-	typeTracepoint    = 10
-	typeLoader        = 11
-	typeUprobe        = 12
-	typeThrottle      = 27
-	typeLsm           = 28
-	typeUsdt          = 29
-	typeTest          = 40000
-	typeRateLimitInfo = 40001
-)
-
 // Fields of GetEventsResponse, Process, Timestamp and the wrappers.
 const (
 	fieldNodeName    protowire.Number = 1000
@@ -103,47 +88,58 @@ type spec struct {
 	wide    [maxDisc]bool             // 64-bit (else 32-bit: uint32 bit pattern)
 }
 
+// The specs come from shared/eventtype's table: specLow holds field
+// numbers below 64, specHigh those from 40000 (test, rate_limit_info), and
+// specOther anything else the table may one day hold. Arrays, not a map:
+// specFor runs for every top-level field of every event (node labels
+// included).
 var (
-	specExec          = spec{process: true}
-	specExit          = spec{process: true, nstr: 1, strs: [maxDisc]protowire.Number{3}, nint: 1, ints: [maxDisc]protowire.Number{4}}
-	specKprobe        = spec{process: true, nstr: 2, strs: [maxDisc]protowire.Number{3, 8}}
-	specTracepoint    = spec{process: true, nstr: 3, strs: [maxDisc]protowire.Number{4, 5, 7}}
-	specLoader        = spec{process: true, nstr: 2, strs: [maxDisc]protowire.Number{2, 3}}
-	specUprobe        = spec{process: true, nstr: 3, strs: [maxDisc]protowire.Number{3, 4, 5}}
-	specThrottle      = spec{nstr: 1, strs: [maxDisc]protowire.Number{2}, nint: 1, ints: [maxDisc]protowire.Number{1}}
-	specLsm           = spec{process: true, nstr: 2, strs: [maxDisc]protowire.Number{3, 5}}
-	specUsdt          = spec{process: true, nstr: 4, strs: [maxDisc]protowire.Number{3, 4, 5, 6}}
-	specTest          = spec{nint: 4, ints: [maxDisc]protowire.Number{1, 2, 3, 4}, wide: [maxDisc]bool{true, true, true, true}}
-	specRateLimitInfo = spec{nint: 1, ints: [maxDisc]protowire.Number{1}, wide: [maxDisc]bool{true}}
+	specLow   [64]*spec
+	specHigh  [8]*spec
+	specOther map[protowire.Number]*spec
 )
+
+func init() {
+	for _, t := range eventtype.Table() {
+		s := &spec{process: t.IDProcess}
+		for _, f := range t.IDFields {
+			if s.nstr == maxDisc || s.nint == maxDisc {
+				panic("eventid: " + t.Name + " has more id fields of one kind than maxDisc")
+			}
+			if f.IsString() {
+				s.strs[s.nstr] = f.Number
+				s.nstr++
+			} else {
+				s.ints[s.nint], s.wide[s.nint] = f.Number, f.Wide
+				s.nint++
+			}
+		}
+		switch num := protowire.Number(t.Number); {
+		case num < protowire.Number(len(specLow)):
+			specLow[num] = s
+		case num >= 40000 && num < 40000+protowire.Number(len(specHigh)):
+			specHigh[num-40000] = s
+		default:
+			if specOther == nil {
+				specOther = map[protowire.Number]*spec{}
+			}
+			specOther[num] = s
+		}
+	}
+}
 
 // specFor returns the spec of a known oneof field number, or nil.
 func specFor(num protowire.Number) *spec {
-	switch num {
-	case typeExec:
-		return &specExec
-	case typeExit:
-		return &specExit
-	case typeKprobe:
-		return &specKprobe
-	case typeTracepoint:
-		return &specTracepoint
-	case typeLoader:
-		return &specLoader
-	case typeUprobe:
-		return &specUprobe
-	case typeThrottle:
-		return &specThrottle
-	case typeLsm:
-		return &specLsm
-	case typeUsdt:
-		return &specUsdt
-	case typeTest:
-		return &specTest
-	case typeRateLimitInfo:
-		return &specRateLimitInfo
+	if num < protowire.Number(len(specLow)) {
+		return specLow[num]
 	}
-	return nil
+	if num >= 40000 && num < 40000+protowire.Number(len(specHigh)) {
+		return specHigh[num-40000]
+	}
+	if specOther == nil {
+		return nil
+	}
+	return specOther[num]
 }
 
 // unknownCandidate reports whether a length-delimited top-level field with

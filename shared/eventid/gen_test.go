@@ -4,10 +4,31 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
+	"testing"
 
 	"github.com/cilium/tetragon/api/v1/tetragon"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/tetragon-fanout/tetragon-fanout/shared/eventtype"
+)
+
+// Oneof field numbers of GetEventsResponse.event (tetragon.EventType values),
+// for the tests.
+const (
+	typeExec          = 1
+	typeExit          = 5
+	typeKprobe        = 9
+	typeTracepoint    = 10
+	typeLoader        = 11
+	typeUprobe        = 12
+	typeThrottle      = 27
+	typeLsm           = 28
+	typeUsdt          = 29
+	typeTest          = 40000
+	typeRateLimitInfo = 40001
 )
 
 // gen makes random but realistic events of every type, with the fields the
@@ -19,9 +40,13 @@ type gen struct {
 
 func newGen(seed uint64) *gen { return &gen{r: rand.New(rand.NewPCG(seed, 0x5eed))} }
 
-// knownTypes are the oneof field numbers of api v1.7.1.
-var knownTypes = []int32{typeExec, typeExit, typeKprobe, typeTracepoint, typeLoader, typeUprobe,
-	typeThrottle, typeLsm, typeUsdt, typeTest, typeRateLimitInfo}
+// knownTypes are the oneof field numbers of the eventtype table.
+var knownTypes = func() (ns []int32) {
+	for _, t := range eventtype.Table() {
+		ns = append(ns, t.Number)
+	}
+	return ns
+}()
 
 func (g *gen) pick(ss ...string) string { return ss[g.r.IntN(len(ss))] }
 
@@ -137,12 +162,104 @@ func (g *gen) event(typ int32) *tetragon.GetEventsResponse {
 		r.Event = &tetragon.GetEventsResponse_RateLimitInfo{RateLimitInfo: &tetragon.RateLimitInfo{
 			NumberOfDroppedProcessEvents: g.r.Uint64N(1 << 40)}}
 	default:
-		panic(fmt.Sprintf("gen: type %d", typ))
+		g.generic(r, typ, p, parent)
 	}
 	return r
+}
+
+// generic fills an event of a type this generator has no case for (one
+// added to the eventtype table since): process and parent when the message
+// has them, and random values in its id fields.
+func (g *gen) generic(r *tetragon.GetEventsResponse, typ int32, p, parent *tetragon.Process) {
+	t := eventtype.ByNumber(typ)
+	if t == nil {
+		panic(fmt.Sprintf("gen: type %d", typ))
+	}
+	m := r.ProtoReflect()
+	fd := m.Descriptor().Fields().ByNumber(protoreflect.FieldNumber(typ))
+	ev := m.NewField(fd)
+	m.Set(fd, ev)
+	em := ev.Message()
+	for name, proc := range map[protoreflect.Name]*tetragon.Process{"process": p, "parent": parent} {
+		if f := em.Descriptor().Fields().ByName(name); f != nil && proc != nil && f.Message() != nil &&
+			f.Message().FullName() == "tetragon.Process" {
+			em.Set(f, protoreflect.ValueOfMessage(proc.ProtoReflect()))
+		}
+	}
+	for _, idf := range t.IDFields {
+		f := em.Descriptor().Fields().ByNumber(idf.Number)
+		em.Set(f, g.value(f))
+	}
+}
+
+// value is a random value of a scalar field.
+func (g *gen) value(f protoreflect.FieldDescriptor) protoreflect.Value {
+	switch f.Kind() {
+	case protoreflect.StringKind:
+		return protoreflect.ValueOfString(g.str("s"))
+	case protoreflect.BytesKind:
+		return protoreflect.ValueOfBytes([]byte(g.str("b")))
+	case protoreflect.EnumKind:
+		return protoreflect.ValueOfEnum(protoreflect.EnumNumber(g.r.IntN(3)))
+	case protoreflect.Uint32Kind:
+		return protoreflect.ValueOfUint32(g.r.Uint32())
+	case protoreflect.Int32Kind:
+		return protoreflect.ValueOfInt32(g.r.Int32())
+	case protoreflect.Uint64Kind:
+		return protoreflect.ValueOfUint64(g.r.Uint64())
+	case protoreflect.Int64Kind:
+		return protoreflect.ValueOfInt64(g.r.Int64())
+	}
+	panic(fmt.Sprintf("gen: field %s has kind %v", f.FullName(), f.Kind()))
+}
+
+// mutate changes a scalar field of m so that its value differs.
+func mutate(m protoreflect.Message, f protoreflect.FieldDescriptor) {
+	v := m.Get(f)
+	switch f.Kind() {
+	case protoreflect.StringKind:
+		m.Set(f, protoreflect.ValueOfString(v.String()+"x"))
+	case protoreflect.BytesKind:
+		m.Set(f, protoreflect.ValueOfBytes(append(append([]byte{}, v.Bytes()...), 1)))
+	case protoreflect.EnumKind:
+		m.Set(f, protoreflect.ValueOfEnum(v.Enum()+1))
+	case protoreflect.Uint32Kind:
+		m.Set(f, protoreflect.ValueOfUint32(uint32(v.Uint())+1))
+	case protoreflect.Int32Kind:
+		m.Set(f, protoreflect.ValueOfInt32(int32(v.Int())+1))
+	case protoreflect.Uint64Kind:
+		m.Set(f, protoreflect.ValueOfUint64(v.Uint()+1))
+	case protoreflect.Int64Kind:
+		m.Set(f, protoreflect.ValueOfInt64(v.Int()+1))
+	default:
+		panic(fmt.Sprintf("mutate: field %s has kind %v", f.FullName(), f.Kind()))
+	}
 }
 
 // any returns a random event of a random known type.
 func (g *gen) any() *tetragon.GetEventsResponse {
 	return g.event(knownTypes[g.r.IntN(len(knownTypes))])
+}
+
+// TestGenericEvents runs the generator's fallback (what a type added to the
+// eventtype table gets before anyone writes it a case) on every type, so it
+// is known to work: both paths agree, and each id field changes the id.
+func TestGenericEvents(t *testing.T) {
+	g := newGen(9)
+	for _, typ := range knownTypes {
+		for i := 0; i < 50; i++ {
+			ev := g.event(typ)
+			ev.Event = nil
+			g.generic(ev, typ, g.process(ev.GetNodeName()), g.process(ev.GetNodeName()))
+			base := agree(t, fmt.Sprintf("type %d", typ), ev, mustMarshal(t, ev, i%2 == 0))
+			for _, f := range eventtype.ByNumber(typ).IDFields {
+				c := proto.Clone(ev).(*tetragon.GetEventsResponse)
+				m := eventtype.ByNumber(typ).Message(c).ProtoReflect()
+				mutate(m, m.Descriptor().Fields().ByNumber(f.Number))
+				if agree(t, f.Name, c, mustMarshal(t, c, true)) == base {
+					t.Fatalf("type %d: changing %s kept the id", typ, f.Name)
+				}
+			}
+		}
+	}
 }

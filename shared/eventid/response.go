@@ -6,6 +6,8 @@ import (
 	"github.com/cilium/tetragon/api/v1/tetragon"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/tetragon-fanout/tetragon-fanout/shared/eventtype"
 )
 
 // FromResponse computes the id of a decoded event; it equals FromBytes of
@@ -16,64 +18,32 @@ func FromResponse(r *tetragon.GetEventsResponse) ID {
 	f.node = r.GetNodeName()
 	f.seconds = r.GetTime().GetSeconds()
 	f.nanos = r.GetTime().GetNanos()
-	switch e := r.GetEvent().(type) {
-	case nil:
+	switch t := eventtype.Of(r); {
+	case r.GetEvent() == nil:
 		unknownFromUnknownFields(&f, r)
-	case *tetragon.GetEventsResponse_ProcessExec:
-		setEvent(&f, typeExec, &specExec, e.ProcessExec.GetProcess())
-	case *tetragon.GetEventsResponse_ProcessExit:
-		ev := e.ProcessExit
-		setEvent(&f, typeExit, &specExit, ev.GetProcess())
-		f.strs[0] = ev.GetSignal()
-		f.ints[0] = uint64(ev.GetStatus())
-	case *tetragon.GetEventsResponse_ProcessKprobe:
-		ev := e.ProcessKprobe
-		setEvent(&f, typeKprobe, &specKprobe, ev.GetProcess())
-		f.strs[0], f.strs[1] = ev.GetFunctionName(), ev.GetPolicyName()
-	case *tetragon.GetEventsResponse_ProcessTracepoint:
-		ev := e.ProcessTracepoint
-		setEvent(&f, typeTracepoint, &specTracepoint, ev.GetProcess())
-		f.strs[0], f.strs[1], f.strs[2] = ev.GetSubsys(), ev.GetEvent(), ev.GetPolicyName()
-	case *tetragon.GetEventsResponse_ProcessLoader:
-		ev := e.ProcessLoader
-		setEvent(&f, typeLoader, &specLoader, ev.GetProcess())
-		f.strs[0], f.strs[1] = ev.GetPath(), string(ev.GetBuildid())
-	case *tetragon.GetEventsResponse_ProcessUprobe:
-		ev := e.ProcessUprobe
-		setEvent(&f, typeUprobe, &specUprobe, ev.GetProcess())
-		f.strs[0], f.strs[1], f.strs[2] = ev.GetPath(), ev.GetSymbol(), ev.GetPolicyName()
-	case *tetragon.GetEventsResponse_ProcessThrottle:
-		ev := e.ProcessThrottle
-		setEvent(&f, typeThrottle, &specThrottle, nil)
-		f.strs[0] = ev.GetCgroup()
-		f.ints[0] = uint64(uint32(ev.GetType()))
-	case *tetragon.GetEventsResponse_ProcessLsm:
-		ev := e.ProcessLsm
-		setEvent(&f, typeLsm, &specLsm, ev.GetProcess())
-		f.strs[0], f.strs[1] = ev.GetFunctionName(), ev.GetPolicyName()
-	case *tetragon.GetEventsResponse_ProcessUsdt:
-		ev := e.ProcessUsdt
-		setEvent(&f, typeUsdt, &specUsdt, ev.GetProcess())
-		f.strs[0], f.strs[1], f.strs[2], f.strs[3] = ev.GetPath(), ev.GetProvider(), ev.GetName(), ev.GetPolicyName()
-	case *tetragon.GetEventsResponse_Test:
-		ev := e.Test
-		setEvent(&f, typeTest, &specTest, nil)
-		f.ints = [maxDisc]uint64{ev.GetArg0(), ev.GetArg1(), ev.GetArg2(), ev.GetArg3()}
-	case *tetragon.GetEventsResponse_RateLimitInfo:
-		setEvent(&f, typeRateLimitInfo, &specRateLimitInfo, nil)
-		f.ints[0] = e.RateLimitInfo.GetNumberOfDroppedProcessEvents()
+	case t != nil:
+		f.typ, f.spec = t.Number, specFor(protowire.Number(t.Number))
+		if t.IDProcess {
+			p := t.Parts(r).Process
+			f.execID = p.GetExecId()
+			f.pid = p.GetPid().GetValue()
+			f.tid = p.GetTid().GetValue()
+		}
+		m := t.Message(r).ProtoReflect()
+		ns, ni := 0, 0
+		for _, fd := range t.IDFields {
+			if fd.IsString() {
+				f.strs[ns] = fd.Str(m)
+				ns++
+			} else {
+				f.ints[ni] = fd.Uint(m)
+				ni++
+			}
+		}
 	default:
 		unknownFromOneof(&f, r)
 	}
 	return f.id()
-}
-
-// setEvent records the type and the process part.
-func setEvent(f *fields[string], typ int32, s *spec, p *tetragon.Process) {
-	f.typ, f.spec = typ, s
-	f.execID = p.GetExecId()
-	f.pid = p.GetPid().GetValue()
-	f.tid = p.GetTid().GetValue()
 }
 
 // unknownFromUnknownFields finds an event of a type newer than the API this

@@ -2,10 +2,16 @@
 // uses them everywhere: lower-case Tetragon enum names ("process_exec",
 // "process_kprobe", ...) in topic templates, headers, metric labels and the
 // JSON "type" field, and "unknown" for anything this build does not know.
+//
+// Its table (table.go) is the one place an event type is described: its
+// number, name, JSON object key, the fields its event id uses, and accessors
+// for its process, parent, ancestors, policy and actions. shared/eventid,
+// the ingester's field-filter check, fanout/normalize and the simulator
+// read it; tests check the JSON Schema, eventid's doc and the deployments'
+// topics against it.
 package eventtype
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/cilium/tetragon/api/v1/tetragon"
@@ -16,25 +22,13 @@ import (
 // (a newer Tetragon) or that carries no event at all.
 const Unknown = "unknown"
 
-// The GetEventsResponse oneof field numbers equal tetragon.EventType values
-// (the proto says so), which lets the ingester name a type from the raw
-// bytes without decoding the event.
-var byNumber = func() map[int32]string {
-	m := make(map[int32]string, len(tetragon.EventType_name))
-	for n, name := range tetragon.EventType_name {
-		if n == int32(tetragon.EventType_UNDEF) {
-			continue
-		}
-		m[n] = strings.ToLower(name)
-	}
-	return m
-}()
-
 // FromFieldNumber names the type of the GetEventsResponse oneof field with
-// the given number.
+// the given number (the oneof field numbers equal tetragon.EventType
+// values, the proto says so), which lets the ingester name a type from the
+// raw bytes without decoding the event.
 func FromFieldNumber(n int32) string {
-	if s, ok := byNumber[n]; ok {
-		return s
+	if t := ByNumber(n); t != nil {
+		return t.Name
 	}
 	return Unknown
 }
@@ -62,18 +56,9 @@ func FilterName(t string) (tetragon.EventType, bool) {
 
 // All lists every known type, in field-number order.
 func All() []string {
-	out := make([]string, 0, len(byNumber))
-	for _, n := range sortedNumbers() {
-		out = append(out, byNumber[n])
+	out := make([]string, 0, len(table))
+	for i := range table {
+		out = append(out, table[i].Name)
 	}
 	return out
-}
-
-func sortedNumbers() []int32 {
-	ns := make([]int32, 0, len(byNumber))
-	for n := range byNumber {
-		ns = append(ns, n)
-	}
-	slices.Sort(ns)
-	return ns
 }

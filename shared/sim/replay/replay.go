@@ -146,17 +146,8 @@ func metaOf(m *tetragon.GetEventsResponse) source.Event {
 			ev.HasPod, ev.Namespace, ev.Pod = true, p.Pod.Namespace, p.Pod.Name
 		}
 	}
-	switch e := m.Event.(type) {
-	case *tetragon.GetEventsResponse_ProcessKprobe:
-		ev.Policy = e.ProcessKprobe.PolicyName
-	case *tetragon.GetEventsResponse_ProcessLsm:
-		ev.Policy = e.ProcessLsm.PolicyName
-	case *tetragon.GetEventsResponse_ProcessTracepoint:
-		ev.Policy = e.ProcessTracepoint.PolicyName
-	case *tetragon.GetEventsResponse_ProcessUprobe:
-		ev.Policy = e.ProcessUprobe.PolicyName
-	case *tetragon.GetEventsResponse_ProcessUsdt:
-		ev.Policy = e.ProcessUsdt.PolicyName
+	if t := eventtype.Of(m); t != nil {
+		ev.Policy = t.Parts(m).PolicyName
 	}
 	return ev
 }
