@@ -74,6 +74,8 @@ generate:
 	cd fanout && go generate ./normalize/
 	cd fanout && go test -count=1 -run '^(TestGolden|TestSchemaDoc)$$' ./normalize/ -update
 	cd shared && go test -count=1 -run '^TestFixturesAgreeAndAreStable$$' ./eventid/ -update
+	cd shared && go test -count=1 -run '^TestDocTable$$' ./eventid/ -update
+	cd shared && go test -count=1 -run '^TestTopicsPerType$$' ./deploycheck/ -update
 	cd shared && go test -count=1 -run '^(TestMetricsDoc|TestConfigurationDoc)$$' ./deploycheck/ -update
 
 demo:
