@@ -68,6 +68,9 @@ type pacedConn struct {
 	// hides it) and grows back to MaxWait otherwise.
 	limit time.Duration
 	chain int // bytes read since the last read that was not full
+	// chainFrom: when the bytes of the current run began to pile up (the
+	// end of the previous run), so a run measures the sender's true rate.
+	chainFrom time.Time
 	// waits and reads count paced waits and reads that returned bytes (tests).
 	waits, reads int
 }
@@ -116,6 +119,9 @@ func newPacedConn(c net.Conn, p Pacing) (*pacedConn, error) {
 }
 
 func (c *pacedConn) Read(b []byte) (int, error) {
+	if c.chain == 0 {
+		c.chainFrom = c.last
+	}
 	if !c.full {
 		if d := c.wait(); d > 0 {
 			c.waits++
@@ -136,7 +142,7 @@ func (c *pacedConn) Read(b []byte) (int, error) {
 	c.full = n == len(b) || n >= c.fullAt
 	c.chain += n
 	if !c.full {
-		c.adapt()
+		c.adapt(now)
 	}
 	return n, err
 }
@@ -232,13 +238,23 @@ func (c *pacedConn) SetWriteDeadline(time.Time) error { return nil }
 // adapt adjusts the wait cap after a run of reads that ended caught up.
 // More than twice the socket's buffer in one run means the sender had a
 // backlog beyond what the socket held: the waits are too long for this
-// rate, however low the rate looks (a full socket caps what a wait
-// collects). Halving converges on waits that fit the rate; at full speed
-// they reach 0, so pacing never caps throughput.
-func (c *pacedConn) adapt() {
+// rate, however low the rate looked (a full socket caps what a wait
+// collects). The cap halves, and the run itself measures the true rate
+// (its bytes over the time they took to arrive), so it drops at once to
+// no more than a wait that collects BatchBytes at that rate: a burst after
+// an idle spell must not outgrow Tetragon's per-client queue while waits
+// shrink step by step.
+// At full speed the cap is 0, so pacing never caps throughput.
+func (c *pacedConn) adapt(now time.Time) {
 	switch {
 	case c.chain >= 2*c.sockBuf:
-		c.limit /= 2
+		if secs := now.Sub(c.chainFrom).Seconds(); secs > 0 {
+			rate := float64(c.chain) / secs
+			c.rate = max(c.rate, rate)
+			c.limit = min(c.limit/2, time.Duration(float64(c.p.BatchBytes)/rate*float64(time.Second)))
+		} else {
+			c.limit /= 2
+		}
 		if c.limit < minWait {
 			c.limit = 0
 		}
